@@ -1,0 +1,22 @@
+"""The op registry. Importing this package registers every built-in op.
+
+To add an op: write one module here with its params model, shape rule, draw, DALI builder and
+torchvision reference, decorate the class with :func:`register_op`, and import it below.
+"""
+
+from __future__ import annotations
+
+from . import normalize, resize  # noqa: F401  (registration side effect)
+from .base import DaliContext, Op, OpParams, get_op, register_op, registered_ops
+from .state import ChainError, ImageState
+
+__all__ = [
+    "ChainError",
+    "DaliContext",
+    "ImageState",
+    "Op",
+    "OpParams",
+    "get_op",
+    "register_op",
+    "registered_ops",
+]

@@ -1,0 +1,156 @@
+"""What an op is: params model + shape rule + per-sample draw + DALI builder + torchvision reference.
+
+Each op lives in one module of this package and registers one :class:`Op` instance with
+:func:`register_op`. The four faces of an op are kept together so they cannot drift apart:
+
+* ``Params`` - the pydantic model of its spec entry (``{"op": "<name>", ...}``);
+* ``infer`` - its shape rule over :class:`ImageState` (static, before anything runs);
+* ``draw`` - its per-sample parameters, drawn in Python from a generator seeded by
+  (seed, epoch, sample index) and handed to DALI as argument inputs. Owning the randomness makes
+  augmentations a pure function of that triple (DALI's own RNG depends on the pipeline's history)
+  and lets the torch path apply exactly the same parameters;
+* ``build_dali`` / ``apply_torch`` / ``torchvision`` - the three executions of the same op.
+
+DALI and torchvision are imported inside the methods that need them, so loading a spec and
+inferring its contract work where neither is importable.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+import numpy as np
+
+from .._model import FrozenModel
+from ..errors import RegistryError
+from .state import ImageState
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+
+Size = tuple[int, int]  # (height, width)
+Args = dict[str, np.ndarray]
+
+
+class OpParams(FrozenModel):
+    """Base of every op's params model; subclasses narrow ``op`` to a ``Literal``."""
+
+    op: str
+
+
+P = TypeVar("P", bound=OpParams)
+
+
+@dataclass(frozen=True)
+class DaliContext:
+    """What a DALI builder needs to know: where ops run and the state of its input image."""
+
+    device: Literal["cpu", "gpu"] = "cpu"
+    state: ImageState = field(default_factory=ImageState)
+
+
+class Op(ABC, Generic[P]):
+    """Base class of the ops. Subclasses set ``name``/``Params`` and override what applies."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[OpParams]]
+    #: True when ``draw`` uses the generator (the op is random).
+    random: ClassVar[bool] = False
+    #: The DALI operator(s) used, for docs and ``assess``.
+    dali_operator: ClassVar[str] = ""
+    #: The torchvision equivalent, for docs and ``assess``.
+    torchvision_name: ClassVar[str] = ""
+    #: Whether the DALI builder exists for each device; an op with neither runs in Python.
+    dali_cpu: ClassVar[bool] = True
+    dali_gpu: ClassVar[bool] = True
+    #: Stated max absolute difference DALI vs torchvision on uint8 images (0-255 scale), for docs.
+    tolerance: ClassVar[str] = "exact"
+
+    # -- static ---------------------------------------------------------------------------
+    def infer(self, p: P, state: ImageState) -> ImageState:
+        """Shape rule. Raise :class:`ChainError` for an impossible input state."""
+        return state
+
+    def dali_supported(self, p: P, device: str) -> str | None:
+        """``None`` when DALI can run ``p`` on ``device``; otherwise the reason it cannot."""
+        ok = self.dali_cpu if device == "cpu" else self.dali_gpu
+        return None if ok else f"{self.name} has no DALI {device} operator"
+
+    # -- per sample ---------------------------------------------------------------------------
+    def arg_names(self, p: P) -> tuple[str, ...]:
+        """Names of the per-sample arrays ``draw`` returns (fixed for given params)."""
+        return ()
+
+    def draw(self, p: P, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
+        """Per-sample parameters for an input of ``size`` and the output size they give.
+
+        Every array must have the same dtype and ndim for every sample (DALI needs uniform
+        argument inputs).
+        """
+        return {}, size
+
+    # -- execution ---------------------------------------------------------------------------
+    @abstractmethod
+    def build_dali(self, p: P, image: Any, args: Mapping[str, Any], ctx: DaliContext) -> Any:
+        """Add the op to a DALI graph; ``image`` is an HWC DataNode, ``args`` the drawn inputs."""
+
+    def build_dali_decode(
+        self, p: P, encoded: Any, args: Mapping[str, Any], ctx: DaliContext, decoder: Any
+    ) -> Any | None:
+        """Fused decode + op when the op is first (e.g. ROI decoding for crops); ``None`` if not.
+
+        ``decoder`` is a callable ``(encoded, fused_fn_name, **kwargs) -> DataNode`` the backend
+        provides so decode options (device, output type, upsampling) stay in one place.
+        """
+        return None
+
+    @abstractmethod
+    def apply_torch(self, p: P, image: torch.Tensor, args: Args) -> torch.Tensor:
+        """Apply with the drawn ``args`` to one CHW tensor (torchvision v2 functional)."""
+
+    @abstractmethod
+    def torchvision(self, p: P) -> Any:
+        """The torchvision v2 transform doing the same work (the reference backend)."""
+
+
+_OPS: dict[str, Op[Any]] = {}
+_LISTENERS: list[Callable[[], None]] = []
+
+
+def on_register(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after every later registration (the spec rebuilds its op union)."""
+    _LISTENERS.append(listener)
+
+
+OpT = TypeVar("OpT", bound=type)
+
+
+def register_op(cls: OpT) -> OpT:
+    """Class decorator: register one instance of an :class:`Op` subclass under ``cls.name``."""
+    name = cls.name  # type: ignore[attr-defined]
+    if name in _OPS:
+        raise RegistryError(f"op {name!r} is already registered (by {type(_OPS[name]).__module__})")
+    params = cls.Params  # type: ignore[attr-defined]
+    op_field = params.model_fields.get("op")
+    if op_field is None or op_field.default != name:
+        raise RegistryError(f"op {name!r}: Params.op must be Literal[{name!r}] = {name!r}")
+    _OPS[name] = cls()
+    for listener in _LISTENERS:
+        listener()
+    return cls
+
+
+def get_op(name: str) -> Op[Any]:
+    try:
+        return _OPS[name]
+    except KeyError:
+        known = ", ".join(sorted(_OPS))
+        raise RegistryError(f"op: expected one of {known}, got {name!r}") from None
+
+
+def registered_ops() -> dict[str, Op[Any]]:
+    """A copy of the registry, name -> op, in registration order."""
+    return dict(_OPS)

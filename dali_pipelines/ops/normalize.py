@@ -1,0 +1,111 @@
+"""normalize: (x - mean) / std per channel, on torchvision's [0, 1] scale.
+
+A uint8 input is first scaled to [0, 1] (what ``ToDtype(float32, scale=True)`` does before
+``Normalize`` in a torchvision pipeline), so ``mean``/``std`` are always on the [0, 1] scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, model_validator
+
+from .base import Args, DaliContext, Op, OpParams, register_op
+from .state import ChainError, ImageState
+
+
+class NormalizeParams(OpParams):
+    op: Literal["normalize"] = "normalize"
+    mean: tuple[float, ...] = Field(min_length=1, max_length=3)
+    std: tuple[PositiveFloat, ...] = Field(min_length=1, max_length=3)
+
+    @model_validator(mode="after")
+    def _same_length(self) -> NormalizeParams:
+        if len(self.mean) != len(self.std):
+            raise ValueError(
+                f"std: expected {len(self.mean)} values like mean, got {len(self.std)}"
+            )
+        return self
+
+
+def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
+    return list(values) * channels if len(values) == 1 else list(values)
+
+
+@register_op
+class Normalize(Op[NormalizeParams]):
+    name = "normalize"
+    Params = NormalizeParams
+    dali_operator = "fn.crop_mirror_normalize"
+    torchvision_name = "v2.ToDtype(float32, scale=True) + v2.Normalize"
+    tolerance = "max abs diff <= 1e-5 (float output)"
+
+    def infer(self, p: NormalizeParams, state: ImageState) -> ImageState:
+        if len(p.mean) not in (1, state.channels):
+            raise ChainError("mean", f"1 or {state.channels} values (image channels)", len(p.mean))
+        if state.normalized:
+            raise ChainError("input", "an image not normalized yet", "an already normalized image")
+        if state.is_float and state.value_range != (0.0, 1.0):
+            raise ChainError("input", "float values in [0, 1]", f"range {state.value_range}")
+        lo = min((0.0 - m) / s for m, s in zip(_per_channel(p.mean, state.channels),
+                                                  _per_channel(p.std, state.channels)))
+        hi = max((1.0 - m) / s for m, s in zip(_per_channel(p.mean, state.channels),
+                                                  _per_channel(p.std, state.channels)))
+        dtype = state.dtype if state.is_float else "float32"
+        return state.model_copy(
+            update={"dtype": dtype, "value_range": (lo, hi), "normalized": True}
+        )
+
+    def _mean_std(self, p: NormalizeParams, ctx: DaliContext) -> tuple[list[float], list[float]]:
+        # DALI normalizes in the input's units: 0-255 for uint8, 0-1 for float.
+        scale = 1.0 if ctx.state.is_float else 255.0
+        return (
+            [m * scale for m in _per_channel(p.mean, ctx.state.channels)],
+            [s * scale for s in _per_channel(p.std, ctx.state.channels)],
+        )
+
+    def build_dali(
+        self, p: NormalizeParams, image: Any, args: Mapping[str, Any], ctx: DaliContext
+    ) -> Any:
+        return self.build_dali_output(p, image, args, ctx, layout="HWC", dtype="float32")
+
+    def build_dali_output(
+        self,
+        p: NormalizeParams,
+        image: Any,
+        args: Mapping[str, Any],
+        ctx: DaliContext,
+        layout: str,
+        dtype: str,
+    ) -> Any:
+        """Normalize, transpose and cast in one pass (the op is last in the chain)."""
+        import nvidia.dali.fn as fn
+
+        from ._dali import dali_dtype
+
+        mean, std = self._mean_std(p, ctx)
+        return fn.crop_mirror_normalize(
+            image,
+            device=ctx.device,
+            mean=mean,
+            std=std,
+            dtype=dali_dtype(dtype),
+            output_layout=layout,
+        )
+
+    def apply_torch(self, p: NormalizeParams, image: Any, args: Args) -> Any:
+        import torch
+        from torchvision.transforms.v2 import functional as F
+
+        if not image.is_floating_point():
+            image = F.to_dtype(image, torch.float32, scale=True)
+        return F.normalize(image, mean=list(p.mean), std=list(p.std))
+
+    def torchvision(self, p: NormalizeParams) -> Any:
+        import torch
+        from torchvision.transforms import v2
+
+        return v2.Compose(
+            [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(p.mean), list(p.std))]
+        )

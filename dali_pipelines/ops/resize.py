@@ -1,0 +1,107 @@
+"""resize: shorter side to ``size`` (torchvision's truncating rule) or an exact (h, w)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import PositiveInt, model_validator
+
+from ._dali import interp_type, tv_interpolation
+from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .state import ChainError, ImageState
+
+Interpolation = Literal["nearest", "bilinear", "bicubic"]
+
+
+class ResizeParams(OpParams):
+    op: Literal["resize"] = "resize"
+    #: An int resizes the shorter side (aspect kept); a pair is the exact (height, width).
+    size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    interpolation: Interpolation = "bilinear"
+    #: Cap on the longer side, like torchvision's ``max_size`` (only with an int ``size``).
+    max_size: PositiveInt | None = None
+    antialias: bool = True
+
+    @model_validator(mode="after")
+    def _max_size(self) -> ResizeParams:
+        if self.max_size is not None:
+            if not isinstance(self.size, int):
+                raise ValueError(f"max_size: expected None with a (h, w) size, got {self.max_size}")
+            if self.max_size <= self.size:
+                raise ValueError(f"max_size: expected > size={self.size}, got {self.max_size}")
+        return self
+
+
+def shorter_side_size(size: Size, target: int, max_size: int | None = None) -> Size:
+    """Output (h, w) of a shorter-side resize, computed as torchvision does.
+
+    torchvision truncates the longer side (``int(target * long / short)``) where DALI's
+    ``resize_shorter`` rounds, so the DALI builder passes this explicit size.
+    """
+    h, w = size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = target, int(target * long / short)
+    if max_size is not None and new_long > max_size:
+        new_short, new_long = int(max_size * new_short / new_long), max_size
+    return (new_long, new_short) if w <= h else (new_short, new_long)
+
+
+@register_op
+class Resize(Op[ResizeParams]):
+    name = "resize"
+    Params = ResizeParams
+    dali_operator = "fn.resize (explicit per-sample size)"
+    torchvision_name = "v2.Resize"
+    tolerance = "max abs diff <= 3 (0-255), mean < 0.5: both antialiased, different filters"
+
+    def infer(self, p: ResizeParams, state: ImageState) -> ImageState:
+        if isinstance(p.size, tuple):
+            return state.with_size(*p.size)
+        fixed = state.fixed_size
+        if fixed is None:
+            return state.with_size(None, None)
+        return state.with_size(*shorter_side_size(fixed, p.size, p.max_size))
+
+    def arg_names(self, p: ResizeParams) -> tuple[str, ...]:
+        return ("size",) if isinstance(p.size, int) else ()
+
+    def draw(self, p: ResizeParams, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
+        if isinstance(p.size, tuple):
+            return {}, p.size
+        out = shorter_side_size(size, p.size, p.max_size)
+        return {"size": np.array(out, dtype=np.float32)}, out
+
+    def build_dali(
+        self, p: ResizeParams, image: Any, args: Mapping[str, Any], ctx: DaliContext
+    ) -> Any:
+        import nvidia.dali.fn as fn
+
+        size = args["size"] if isinstance(p.size, int) else [float(s) for s in p.size]
+        return fn.resize(
+            image,
+            device=ctx.device,
+            size=size,
+            interp_type=interp_type(p.interpolation),
+            antialias=p.antialias,
+        )
+
+    def apply_torch(self, p: ResizeParams, image: Any, args: Args) -> Any:
+        from torchvision.transforms.v2 import functional as F
+
+        size = [int(s) for s in args["size"]] if isinstance(p.size, int) else list(p.size)
+        return F.resize(
+            image, size, interpolation=tv_interpolation(p.interpolation), antialias=p.antialias
+        )
+
+    def torchvision(self, p: ResizeParams) -> Any:
+        from torchvision.transforms import v2
+
+        size = [p.size] if isinstance(p.size, int) else list(p.size)
+        return v2.Resize(
+            size,
+            interpolation=tv_interpolation(p.interpolation),
+            max_size=p.max_size,
+            antialias=p.antialias,
+        )

@@ -1,0 +1,75 @@
+"""The pipeline spec: decode -> ordered ops -> output. Describes processing, not where data lives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field
+
+from .._model import FrozenModel
+from ..ops import registered_ops
+from ..ops.base import on_register
+from ..ops.state import Dtype
+
+SCHEMA_VERSION = 1
+
+
+class DecodeSpec(FrozenModel):
+    """How encoded images become pixels. EXIF orientation is always applied (as DALI does)."""
+
+    color: Literal["rgb", "grayscale"] = "rgb"
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color == "rgb" else 1
+
+
+class OutputSpec(FrozenModel):
+    """What the loader yields. A float output without normalize is in [0, 1] (torchvision's)."""
+
+    layout: Literal["CHW", "HWC"] = "CHW"
+    memory_format: Literal["contiguous", "channels_last"] = "contiguous"
+    dtype: Dtype = "float32"
+
+
+def _op_union() -> Any:
+    models = tuple(op.Params for op in registered_ops().values())
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[models], Field(discriminator="op")]  # noqa: UP007 - runtime tuple
+
+
+OpSpec = _op_union()
+
+
+def refresh_op_union() -> None:
+    """Re-resolve the ``ops`` union after an op registered late (a plugin, a Python op)."""
+    global OpSpec
+    OpSpec = _op_union()
+    PipelineSpec.model_fields["ops"].annotation = tuple[OpSpec, ...]  # type: ignore[valid-type]
+    PipelineSpec.model_rebuild(force=True)
+
+
+class PipelineSpec(FrozenModel):
+    """A validated, immutable pipeline description. ``fingerprint`` identifies it in reports."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str | None = None
+    decode: DecodeSpec = DecodeSpec()
+    ops: tuple[OpSpec, ...] = ()  # type: ignore[valid-type]
+    output: OutputSpec = OutputSpec()
+
+    def canonical_json(self) -> str:
+        """Stable JSON: sorted keys, defaults included, the display ``name`` left out."""
+        data = self.model_dump(mode="json", exclude={"name"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def fingerprint(self) -> str:
+        """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+
+
+on_register(refresh_op_union)

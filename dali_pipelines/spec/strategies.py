@@ -1,0 +1,72 @@
+"""Named augmentation strategies: ``register_strategy(name)`` over a function returning a spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import RegistryError
+from .models import PipelineSpec
+
+_STRATEGIES: dict[str, Callable[[], PipelineSpec]] = {}
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def register_strategy(
+    name: str,
+) -> Callable[[Callable[[], PipelineSpec | dict[str, Any]]], Callable[[], PipelineSpec]]:
+    """Decorator: register a zero-argument factory of a spec (or spec dict) under ``name``."""
+
+    def wrap(factory: Callable[[], PipelineSpec | dict[str, Any]]) -> Callable[[], PipelineSpec]:
+        if name in _STRATEGIES:
+            raise RegistryError(f"strategy {name!r} is already registered")
+
+        def build() -> PipelineSpec:
+            made = factory()
+            spec = made if isinstance(made, PipelineSpec) else PipelineSpec.model_validate(made)
+            return spec.model_copy(update={"name": name})
+
+        build.__name__ = getattr(factory, "__name__", name)
+        build.__doc__ = factory.__doc__
+        _STRATEGIES[name] = build
+        return build
+
+    return wrap
+
+
+def get_strategy(name: str) -> PipelineSpec:
+    try:
+        return _STRATEGIES[name]()
+    except KeyError:
+        known = ", ".join(sorted(_STRATEGIES))
+        raise RegistryError(f"strategy: expected one of {known}, got {name!r}") from None
+
+
+def registered_strategies() -> list[str]:
+    return sorted(_STRATEGIES)
+
+
+@register_strategy("imagenet_train")
+def imagenet_train() -> dict[str, Any]:
+    """The standard ImageNet training recipe: RandomResizedCrop 224, flip, normalize."""
+    return {
+        "ops": [
+            {"op": "random_resized_crop", "size": [224, 224]},
+            {"op": "horizontal_flip", "p": 0.5},
+            {"op": "normalize", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+        ]
+    }
+
+
+@register_strategy("imagenet_val")
+def imagenet_val() -> dict[str, Any]:
+    """The standard ImageNet evaluation recipe: resize 256, center crop 224, normalize."""
+    return {
+        "ops": [
+            {"op": "resize", "size": 256},
+            {"op": "center_crop", "size": [224, 224]},
+            {"op": "normalize", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+        ]
+    }

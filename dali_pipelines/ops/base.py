@@ -98,12 +98,13 @@ class Op(ABC, Generic[P]):
         """Add the op to a DALI graph; ``image`` is an HWC DataNode, ``args`` the drawn inputs."""
 
     def build_dali_decode(
-        self, p: P, encoded: Any, args: Mapping[str, Any], ctx: DaliContext, decoder: Any
+        self, p: P, args: Mapping[str, Any], ctx: DaliContext, decode: Callable[..., Any]
     ) -> Any | None:
-        """Fused decode + op when the op is first (e.g. ROI decoding for crops); ``None`` if not.
+        """Fused decode + op when the op comes first (ROI decoding for crops); ``None`` if not.
 
-        ``decoder`` is a callable ``(encoded, fused_fn_name, **kwargs) -> DataNode`` the backend
-        provides so decode options (device, output type, upsampling) stay in one place.
+        ``decode(kind, **kwargs)`` calls ``fn.decoders.<kind>`` (``"image"``, ``"image_crop"``,
+        ``"image_slice"``, ...) on the encoded input with the backend's device, colour and
+        upsampling options, so those stay in one place. ``ctx.state`` is the decoded state.
         """
         return None
 

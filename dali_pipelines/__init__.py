@@ -14,6 +14,8 @@ from .errors import (
     SampleDecodeError,
     SpecError,
 )
+from .data import ImageFolder
+from .loader import DataLoader
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 __version__ = "0.1.0"
@@ -21,9 +23,11 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendUnavailableError",
     "ContractViolation",
+    "DataLoader",
     "DaliPipelinesError",
     "DataError",
     "DatasetError",
+    "ImageFolder",
     "LoaderStateError",
     "PipelineSpec",
     "PythonStageError",

@@ -1,0 +1,1 @@
+"""Backends that execute a plan: ``dali`` (the product) and ``reference`` (torchvision oracle)."""

@@ -1,0 +1,134 @@
+"""Compile a :class:`Plan` to a DALI pipeline: external source -> decode -> ops -> output.
+
+CPU now (``device_id=None``); with CUDA, decoding is "mixed" (nvJPEG) and the ops run on the GPU
+while the per-sample argument inputs stay on the CPU, as DALI requires. The first op may fuse with
+decoding (ROI decode for crops), and the last may fuse with the output conversion (normalize,
+transpose and cast in one ``crop_mirror_normalize``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from ...ops._dali import dali_dtype
+from ...ops.base import DaliContext
+from ...plan import Plan
+from .source import BatchSource
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    batch_size: int
+    num_threads: int = 2
+    device: Literal["cpu", "gpu"] = "cpu"
+    device_id: int | None = None
+    seed: int = 0
+    prefetch_queue_depth: int = 2
+
+
+def _decode(encoded: Any, kind: str, *, device: str, color: str, **kwargs: Any) -> Any:
+    import nvidia.dali.fn as fn
+    import nvidia.dali.types as types
+
+    decoder = getattr(fn.decoders, kind)
+    return decoder(
+        encoded,
+        device=device,
+        output_type=types.RGB if color == "rgb" else types.GRAY,
+        # libjpeg's fancy upsampling is what PIL does; DALI's default differs by ~1-2 levels.
+        jpeg_fancy_upsampling=True,
+        **kwargs,
+    )
+
+
+def _output(plan: Plan, image: Any, device: str) -> Any:
+    """Convert the last op's HWC output to the spec's layout and dtype."""
+    import nvidia.dali.fn as fn
+
+    layout = plan.spec.output.layout
+    # channels_last is a CHW tensor with HWC memory: DALI emits HWC, torch permutes the view.
+    if plan.spec.output.memory_format == "channels_last":
+        layout = "HWC"
+    out_dtype = plan.spec.output.dtype
+    final = plan.final
+    if out_dtype == "uint8" and final.dtype == "uint8":
+        return fn.transpose(image, perm=[2, 0, 1], device=device) if layout == "CHW" else image
+    # crop_mirror_normalize does scale, cast and transpose in one pass.
+    scale = 255.0 if final.dtype == "uint8" else 1.0
+    if out_dtype == "uint8":  # float in [0, 1] -> uint8, as ToDtype(uint8, scale=True)
+        return fn.crop_mirror_normalize(
+            image, device=device, mean=[0.0], std=[1.0 / 255.0], dtype=dali_dtype("uint8"),
+            output_layout=layout,
+        )
+    return fn.crop_mirror_normalize(
+        image, device=device, mean=[0.0], std=[scale], dtype=dali_dtype(out_dtype),
+        output_layout=layout,
+    )
+
+
+def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> Any:
+    """The DALI pipeline for ``plan`` fed by ``source``. Outputs: images, labels, indices."""
+    from nvidia.dali import fn, pipeline_def
+
+    device = options.device
+    decode_device = "mixed" if device == "gpu" else "cpu"
+
+    @pipeline_def(
+        batch_size=options.batch_size,
+        num_threads=options.num_threads,
+        device_id=options.device_id,
+        seed=options.seed,
+        prefetch_queue_depth=options.prefetch_queue_depth,
+        exec_dynamic=True,
+    )
+    def graph() -> tuple[Any, Any, Any]:
+        outputs = fn.external_source(
+            source=source, num_outputs=source.num_outputs, batch=True, batch_info=True
+        )
+        encoded, labels, indices, *arg_nodes = outputs
+        args: list[dict[str, Any]] = [{} for _ in plan.steps]
+        for (step_index, name), node in zip(source.arg_keys, arg_nodes):
+            args[step_index][name] = node
+        decode = functools.partial(
+            _decode, encoded, device=decode_device, color=plan.spec.decode.color
+        )
+        steps = list(plan.steps)
+        image = None
+        if steps:
+            first = steps[0]
+            ctx = DaliContext(device=device, state=first.state_in)
+            image = first.op.build_dali_decode(first.params, args[0], ctx, decode)
+            if image is not None:
+                steps = steps[1:]
+        if image is None:
+            image = decode("image")
+        last_fused = False
+        for position, step in enumerate(steps):
+            ctx = DaliContext(device=device, state=step.state_in)
+            is_last = position == len(steps) - 1
+            fuse = getattr(step.op, "build_dali_output", None)
+            if is_last and fuse is not None and _fusable(plan):
+                layout = "HWC" if plan.spec.output.memory_format == "channels_last" else (
+                    plan.spec.output.layout
+                )
+                image = fuse(step.params, image, args[step.index], ctx, layout,
+                             plan.spec.output.dtype)
+                last_fused = True
+            else:
+                image = step.op.build_dali(step.params, image, args[step.index], ctx)
+        if not last_fused:
+            image = _output(plan, image, device)
+        return image, labels, indices
+
+    return graph()
+
+
+def _fusable(plan: Plan) -> bool:
+    # A fused output op writes the final dtype directly; uint8 output has its own path.
+    return plan.spec.output.dtype != "uint8"
+
+
+def with_device(options: GraphOptions, device: Literal["cpu", "gpu"], device_id: int | None) -> GraphOptions:
+    return replace(options, device=device, device_id=device_id)

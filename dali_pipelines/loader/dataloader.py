@@ -1,0 +1,269 @@
+"""``DataLoader``: torch's DataLoader semantics over a DALI (or reference) pipeline.
+
+The loader owns the sample order (:mod:`.order`), so len, drop_last, shuffle with set_epoch,
+sharding and resume behave like torch's DataLoader + DistributedSampler whichever backend runs.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import torch
+
+from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
+from ..data.source import SampleSource
+from ..errors import DaliPipelinesError, LoaderStateError
+from ..plan import Plan, make_plan
+from ..spec import PipelineSpec, load_spec
+from ..spec.io import SpecLike
+from .distributed import resolve_placement
+from .order import EpochOrder
+
+STATE_VERSION = 1
+Backend = Literal["auto", "dali", "reference"]
+Device = Literal["auto", "cpu", "gpu"]
+
+
+class _Sampler:
+    """``loader.sampler``: what Lightning and timm call ``set_epoch`` on."""
+
+    def __init__(self, loader: DataLoader):
+        self._loader = loader
+
+    def set_epoch(self, epoch: int) -> None:
+        self._loader.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return self._loader._order.samples_per_rank
+
+
+class DataLoader:
+    """Batches of ``(images, labels)`` like ``torch.utils.data.DataLoader``.
+
+    ``images`` follow the spec's output (layout, dtype, memory format); ``labels`` are int64 of
+    shape (N,). ``seed`` fixes both the order and every augmentation: batches are a pure function
+    of (seed, epoch, world size), whatever the thread count.
+    """
+
+    def __init__(
+        self,
+        dataset: SampleSource,
+        spec: SpecLike | None = None,
+        *,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        num_threads: int | None = None,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        pin_memory: bool = False,
+        rank: int | None = None,
+        world_size: int | None = None,
+        even_batches: bool = True,
+        prefetch_queue_depth: int = 2,
+    ):
+        if spec is None:
+            raise DaliPipelinesError(
+                "spec: expected a strategy name, a spec file, a dict or a PipelineSpec, got None"
+            )
+        self.dataset = dataset
+        self.spec: PipelineSpec = load_spec(spec)
+        self.plan: Plan = make_plan(self.spec)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.num_threads = num_threads if num_threads is not None else min(4, os.cpu_count() or 1)
+        self.placement = resolve_placement(rank, world_size)
+        self._order = EpochOrder(
+            num_samples_total=len(dataset),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            seed=seed,
+            rank=self.placement.rank,
+            world_size=self.placement.world_size,
+            even_batches=even_batches,
+        )
+        self.backend, self.device = self._choose(backend, device)
+        self.pin_memory = pin_memory and self._pin_ok(pin_memory)
+        self.prefetch_queue_depth = prefetch_queue_depth
+        self._runner: Any = None
+        self._epoch = 0
+        self._resume_batch = 0
+        # (epoch, batches delivered) of the epoch being iterated; None between epochs.
+        self._active: tuple[int, int] | None = None
+        self.sampler = _Sampler(self)
+        self._check_output_fixed()
+
+    # -- configuration -----------------------------------------------------------------------
+    def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
+        if device not in ("auto", "cpu", "gpu"):
+            raise DaliPipelinesError(f"device: expected 'auto', 'cpu' or 'gpu', got {device!r}")
+        if backend not in ("auto", "dali", "reference"):
+            raise DaliPipelinesError(
+                f"backend: expected 'auto', 'dali' or 'reference', got {backend!r}"
+            )
+        if device == "gpu" and not cuda_available():
+            raise DaliPipelinesError("device: expected a CUDA device for 'gpu', found none")
+        resolved_device = "gpu" if device == "gpu" or (device == "auto" and cuda_available()) else "cpu"
+        if backend == "dali":
+            require_dali()
+        elif backend == "auto":
+            reason = dali_import_error()
+            if reason is not None:
+                warnings.warn(
+                    f"DALI cannot be imported ({reason}); falling back to the reference "
+                    "backend (torchvision). Install nvidia-dali-cuda120 for DALI.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                backend = "reference"
+            else:
+                backend = "dali"
+        return backend, resolved_device
+
+    def _pin_ok(self, pin_memory: bool) -> bool:
+        if pin_memory and not cuda_available():
+            warnings.warn(
+                "pin_memory=True but no CUDA device is available: pinned memory is not used "
+                "(the same as torch's DataLoader)",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
+
+    def _check_output_fixed(self) -> None:
+        out = self.plan.output
+        if out.fixed_size is None and self.batch_size > 1:
+            raise DaliPipelinesError(
+                "spec.ops: expected a chain ending in a fixed size (a crop or a (h, w) resize) "
+                "to batch images, got a size that varies per sample"
+            )
+
+    @property
+    def output_device(self) -> torch.device | None:
+        if self.device == "gpu":
+            return torch.device("cuda", self.placement.local_rank)
+        return None
+
+    def _make_runner(self) -> Any:
+        if self.backend == "dali":
+            from ..backends.dali.graph import GraphOptions
+            from ..backends.dali.runner import DaliRunner
+
+            options = GraphOptions(
+                batch_size=self.batch_size,
+                num_threads=self.num_threads,
+                device="gpu" if self.device == "gpu" else "cpu",
+                device_id=self.placement.local_rank if self.device == "gpu" else None,
+                # DALI's own seed only matters for ops that draw internally; ours draw in Python.
+                seed=(self.seed * 1_000_003 + self.placement.rank) % (2**31),
+                prefetch_queue_depth=self.prefetch_queue_depth,
+            )
+            return DaliRunner(self.dataset, self.plan, options, self.output_device)
+        from ..backends.reference import ReferenceRunner
+
+        return ReferenceRunner(
+            self.dataset,
+            self.plan,
+            num_workers=self.num_threads,
+            seed=self.seed,
+            pin_memory=self.pin_memory,
+            output_device=self.output_device,
+        )
+
+    # -- torch DataLoader surface --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch of the next iteration; later iterations count up from it."""
+        if epoch < 0:
+            raise ValueError(f"epoch: expected >= 0, got {epoch}")
+        self._epoch = int(epoch)
+        self._resume_batch = 0
+        self._active = None
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next ``iter()`` will run."""
+        return self._epoch
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self._runner is None:
+            self._runner = self._make_runner()
+        epoch, start = self._epoch, self._resume_batch
+        self._epoch, self._resume_batch = epoch + 1, 0
+        batches = self._order.batches(epoch)
+        self._active = (epoch, start)
+        for images, labels, _indices in self._runner.epoch(epoch, batches, start):
+            if self.pin_memory and images.device.type == "cpu":
+                images, labels = images.pin_memory(), labels.pin_memory()
+            if self.output_device is not None:
+                labels = labels.to(self.output_device, non_blocking=True)
+            self._active = (epoch, self._active[1] + 1)
+            yield images, labels
+        self._active = None
+
+    def close(self) -> None:
+        """Release DALI's threads and buffers (or the reference workers)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    def __enter__(self) -> DataLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing left to release safely
+            pass
+
+    # -- resume --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Where the loader stands, at a batch boundary: the loader's own position.
+
+        Resume needs no DALI checkpoint: order and augmentations are pure functions of
+        (seed, epoch, index), so restarting the epoch at batch ``k`` reproduces it exactly.
+        """
+        if self._active is not None and self._active[1] < len(self):
+            epoch, done = self._active  # mid-epoch: resume at the next batch of this epoch
+        else:
+            epoch, done = self._epoch, self._resume_batch
+        return {
+            "version": STATE_VERSION,
+            "epoch": epoch,
+            "batch": done,
+            "seed": self.seed,
+            "spec": self.spec.fingerprint,
+            "dataset_size": len(self.dataset),
+            "world_size": self.placement.world_size,
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "drop_last": self.drop_last,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise LoaderStateError(
+                f"state.version: expected {STATE_VERSION}, got {state.get('version')!r}"
+            )
+        mine = self.state_dict()
+        for key in ("spec", "dataset_size", "world_size", "batch_size", "seed", "shuffle", "drop_last"):
+            if state.get(key) != mine[key]:
+                raise LoaderStateError(
+                    f"state.{key}: expected {mine[key]!r} (this loader), got {state.get(key)!r}"
+                )
+        self._epoch = int(state["epoch"])
+        self._resume_batch = int(state["batch"])
+        self._active = None

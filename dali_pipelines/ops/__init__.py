@@ -6,7 +6,14 @@ torchvision reference, decorate the class with :func:`register_op`, and import i
 
 from __future__ import annotations
 
-from . import normalize, resize  # noqa: F401  (registration side effect)
+from . import (  # noqa: F401  (registration side effect)
+    center_crop,
+    horizontal_flip,
+    normalize,
+    random_resized_crop,
+    resize,
+    vertical_flip,
+)
 from .base import DaliContext, Op, OpParams, get_op, register_op, registered_ops
 from .state import ChainError, ImageState
 

@@ -1,4 +1,4 @@
-"""What an op is: params model + shape rule + per-sample draw + DALI builder + torchvision reference.
+"""What an op is: params model, shape rule, per-sample draw, DALI builder, torchvision reference.
 
 Each op lives in one module of this package and registers one :class:`Op` instance with
 :func:`register_op`. The four faces of an op are kept together so they cannot drift apart:

@@ -48,10 +48,22 @@ class Normalize(Op[NormalizeParams]):
             raise ChainError("input", "an image not normalized yet", "an already normalized image")
         if state.is_float and state.value_range != (0.0, 1.0):
             raise ChainError("input", "float values in [0, 1]", f"range {state.value_range}")
-        lo = min((0.0 - m) / s for m, s in zip(_per_channel(p.mean, state.channels),
-                                                  _per_channel(p.std, state.channels)))
-        hi = max((1.0 - m) / s for m, s in zip(_per_channel(p.mean, state.channels),
-                                                  _per_channel(p.std, state.channels)))
+        lo = min(
+            (0.0 - m) / s
+            for m, s in zip(
+                _per_channel(p.mean, state.channels),
+                _per_channel(p.std, state.channels),
+                strict=True,
+            )
+        )
+        hi = max(
+            (1.0 - m) / s
+            for m, s in zip(
+                _per_channel(p.mean, state.channels),
+                _per_channel(p.std, state.channels),
+                strict=True,
+            )
+        )
         dtype = state.dtype if state.is_float else "float32"
         return state.model_copy(
             update={"dtype": dtype, "value_range": (lo, hi), "normalized": True}

@@ -10,7 +10,7 @@ from pydantic import PositiveInt, model_validator
 
 from ._dali import interp_type, tv_interpolation
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
-from .state import ChainError, ImageState
+from .state import ImageState
 
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
 

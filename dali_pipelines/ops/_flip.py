@@ -1,0 +1,43 @@
+"""Shared body of horizontal_flip and vertical_flip: a 0/1 flag drawn with probability ``p``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from .base import Args, DaliContext, Op, OpParams, Size
+
+
+class FlipParams(OpParams):
+    #: Probability of flipping each sample.
+    p: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class FlipOp(Op[Any]):
+    random = True
+    #: The ``fn.flip`` argument that takes the flag ("horizontal" or "vertical").
+    axis: ClassVar[str]
+    tolerance = "exact (a pure pixel permutation)"
+
+    def arg_names(self, p: Any) -> tuple[str, ...]:
+        return ("flip",)
+
+    def draw(self, p: Any, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
+        # Same rule as torchvision: flip when a U[0, 1) draw is below p.
+        return {"flip": np.array(int(rng.random() < p.p), dtype=np.int32)}, size
+
+    def build_dali(self, p: Any, image: Any, args: Mapping[str, Any], ctx: DaliContext) -> Any:
+        import nvidia.dali.fn as fn
+
+        other = "vertical" if self.axis == "horizontal" else "horizontal"
+        return fn.flip(image, device=ctx.device, **{self.axis: args["flip"], other: 0})
+
+    def apply_torch(self, p: Any, image: Any, args: Args) -> Any:
+        from torchvision.transforms.v2 import functional as F
+
+        if not int(args["flip"]):
+            return image
+        return F.horizontal_flip(image) if self.axis == "horizontal" else F.vertical_flip(image)

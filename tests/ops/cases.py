@@ -1,0 +1,158 @@
+"""OP_CASES: the test table, several cases per registered op (a registered op without one fails).
+
+Each case is a short chain whose last op is the op under test (earlier ops set up its input, e.g.
+a to_dtype before a float-only op), the input sizes, and the allowed DALI vs torch difference on
+the output's scale (0-255 for uint8, 0-1 for float), matching the op's stated ``tolerance``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dali_pipelines.ops.base import Size
+
+MIXED: tuple[Size, ...] = ((48, 64), (64, 48), (41, 57), (96, 120))
+SQUARE: tuple[Size, ...] = ((64, 64), (64, 64), (64, 64))
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    chain: tuple[dict[str, Any], ...]
+    sizes: tuple[Size, ...] = MIXED
+    channels: int = 3
+    #: Allowed max / mean absolute difference between DALI and apply_torch.
+    max_abs: float = 0.0
+    mean_abs: float = 0.0
+    #: The params pin the randomness: compare with the real torchvision transform too.
+    vs_torchvision: bool = False
+    #: Also run the first op's fused decode (PNG bytes -> build_dali_decode).
+    fused: bool = False
+    seed: int = 0
+
+    @property
+    def op(self) -> str:
+        return str(self.chain[-1]["op"])
+
+
+def _cases(*cases: Case) -> list[Case]:
+    return list(cases)
+
+
+RESIZE_TOL = {"max_abs": 3.0, "mean_abs": 0.5}
+# DALI's nearest samples pixel centres (torchvision's NEAREST_EXACT); NEAREST floors: one-pixel
+# shifts whose size is the local gradient of these smooth images.
+NEAREST_TOL = {"max_abs": 40.0, "mean_abs": 6.0}
+
+OP_CASES: dict[str, list[Case]] = {
+    "resize": _cases(
+        Case("shorter_side", ({"op": "resize", "size": 32},), **RESIZE_TOL, vs_torchvision=True),
+        Case("exact_hw", ({"op": "resize", "size": (30, 50)},), **RESIZE_TOL, vs_torchvision=True),
+        Case(
+            "upscale_nearest",
+            ({"op": "resize", "size": (130, 90), "interpolation": "nearest"},),
+            **NEAREST_TOL,
+        ),
+    ),
+    "normalize": _cases(
+        Case(
+            "imagenet",
+            ({"op": "normalize", "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)},),
+            max_abs=1e-5,
+            mean_abs=1e-6,
+            vs_torchvision=True,
+        ),
+        Case(
+            "gray",
+            ({"op": "normalize", "mean": (0.5,), "std": (0.25,)},),
+            channels=1,
+            max_abs=1e-5,
+            mean_abs=1e-6,
+            vs_torchvision=True,
+        ),
+    ),
+    "random_resized_crop": _cases(
+        Case("default", ({"op": "random_resized_crop", "size": 32},), **RESIZE_TOL, fused=True),
+        Case(
+            "rect_bicubic",
+            ({"op": "random_resized_crop", "size": (24, 40), "interpolation": "bicubic"},),
+            max_abs=4.0,
+            mean_abs=0.5,
+            fused=True,
+        ),
+        Case(
+            "upscale_small_scale",
+            ({"op": "random_resized_crop", "size": 80, "scale": (0.01, 0.05)},),
+            **RESIZE_TOL,
+            fused=True,
+        ),
+        Case(
+            # The 10 attempts cannot fit a 5:1 crop in these images: torchvision's centre fallback.
+            "fallback",
+            ({"op": "random_resized_crop", "size": 16, "scale": (0.9, 1.0), "ratio": (5.0, 6.0)},),
+            **RESIZE_TOL,
+            fused=True,
+        ),
+        Case(
+            "nearest_no_antialias",
+            (
+                {
+                    "op": "random_resized_crop",
+                    "size": 20,
+                    "interpolation": "nearest",
+                    "antialias": False,
+                },
+            ),
+            **NEAREST_TOL,
+        ),
+        Case(
+            # scale=(1, 1) and ratio pinned to the input's: the whole image, so no randomness.
+            "pinned_whole_image",
+            ({"op": "random_resized_crop", "size": 32, "scale": (1.0, 1.0), "ratio": (1.0, 1.0)},),
+            sizes=SQUARE,
+            **RESIZE_TOL,
+            vs_torchvision=True,
+        ),
+        Case(
+            "gray_after_resize",
+            ({"op": "resize", "size": 50}, {"op": "random_resized_crop", "size": 24}),
+            channels=1,
+            **RESIZE_TOL,
+        ),
+    ),
+    "horizontal_flip": _cases(
+        Case("half", ({"op": "horizontal_flip"},), fused=False),
+        Case("always", ({"op": "horizontal_flip", "p": 1.0},), vs_torchvision=True),
+        Case("never", ({"op": "horizontal_flip", "p": 0.0},), vs_torchvision=True),
+        Case("gray", ({"op": "horizontal_flip", "p": 0.7},), channels=1),
+        Case(
+            "after_rrc",
+            ({"op": "random_resized_crop", "size": 32}, {"op": "horizontal_flip"}),
+            **RESIZE_TOL,
+            fused=True,
+        ),
+    ),
+    "vertical_flip": _cases(
+        Case("half", ({"op": "vertical_flip"},)),
+        Case("always", ({"op": "vertical_flip", "p": 1.0},), vs_torchvision=True),
+        Case("gray_never", ({"op": "vertical_flip", "p": 0.0},), channels=1, vs_torchvision=True),
+    ),
+    "center_crop": _cases(
+        Case("square", ({"op": "center_crop", "size": 32},), vs_torchvision=True),
+        # Odd margins exercise Python's round-half-to-even anchor.
+        Case("odd_margins", ({"op": "center_crop", "size": (30, 41)},), vs_torchvision=True),
+        Case(
+            "larger_pads_zero",
+            ({"op": "center_crop", "size": (70, 50)},),
+            vs_torchvision=True,
+        ),
+        Case("gray_whole", ({"op": "center_crop", "size": 64},), SQUARE, 1, vs_torchvision=True),
+        Case(
+            "after_resize",
+            ({"op": "resize", "size": 40}, {"op": "center_crop", "size": 36}),
+            **RESIZE_TOL,
+            vs_torchvision=True,
+        ),
+    ),
+}

@@ -1,0 +1,81 @@
+"""Params validation (pydantic errors name the field) and impossible chains (ChainError)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from dali_pipelines.ops import ChainError, ImageState, get_op, registered_ops
+
+from .cases import OP_CASES
+
+# (op, bad params, the field the message must name)
+BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
+    ("resize", {"size": -3}, "size"),
+    ("normalize", {"mean": (0.5, 0.5), "std": (0.1,)}, "std"),
+    ("random_resized_crop", {"size": -1}, "size"),
+    ("random_resized_crop", {"size": 0}, "size"),
+    ("random_resized_crop", {"size": 8, "scale": (0.9, 0.1)}, "scale"),
+    ("random_resized_crop", {"size": 8, "scale": (-0.1, 0.5)}, "scale"),
+    ("random_resized_crop", {"size": 8, "ratio": (2.0, 0.5)}, "ratio"),
+    ("random_resized_crop", {"size": 8, "ratio": (0.0, 1.0)}, "ratio"),
+    ("random_resized_crop", {"size": 8, "interpolation": "lanczos"}, "interpolation"),
+    ("random_resized_crop", {"size": (8, 8, 8)}, "size"),
+    ("horizontal_flip", {"p": 1.5}, "p"),
+    ("horizontal_flip", {"p": -0.1}, "p"),
+    ("vertical_flip", {"p": 2}, "p"),
+    ("center_crop", {"size": (0, 4)}, "size"),
+    ("center_crop", {"size": -4}, "size"),
+]
+
+# (op, params, input state) that the shape rule must reject, and the field it names.
+BAD_CHAINS: list[tuple[str, dict[str, Any], ImageState, str]] = [
+    ("center_crop", {"size": 64}, ImageState(height=48, width=80), "size"),
+    ("center_crop", {"size": (10, 90)}, ImageState(height=48, width=80), "size"),
+    ("normalize", {"mean": (0.5, 0.5, 0.5), "std": (1, 1, 1)}, ImageState(channels=1), "mean"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "field"), BAD_PARAMS, ids=lambda v: str(v)[:30])
+def test_bad_params_name_the_field(name: str, params: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        get_op(name).Params.model_validate({"op": name, **params})
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "state", "field"), BAD_CHAINS, ids=lambda v: str(v)[:30]
+)
+def test_impossible_chain_raises(
+    name: str, params: dict[str, Any], state: ImageState, field: str
+) -> None:
+    op = get_op(name)
+    p = op.Params.model_validate({"op": name, **params})
+    with pytest.raises(ChainError) as info:
+        op.infer(p, state)
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: expected ")
+
+
+def test_every_op_has_bad_params_cases() -> None:
+    covered = {name for name, _, _ in BAD_PARAMS}
+    missing = sorted(set(registered_ops()) - covered)
+    assert not missing, f"ops without a BAD_PARAMS entry: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+def test_case_params_roundtrip_json(name: str) -> None:
+    """Specs are files: every case's params survive a JSON round trip unchanged."""
+    op = get_op(name)
+    for case in OP_CASES[name]:
+        p = op.Params.model_validate(case.chain[-1])
+        assert op.Params.model_validate_json(p.model_dump_json()) == p
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+def test_op_metadata(name: str) -> None:
+    op = get_op(name)
+    assert op.dali_operator and op.torchvision_name and op.tolerance
+    assert op.name == name

@@ -1,0 +1,365 @@
+"""Checking a batch against its contract.
+
+Structural checks (tensor count, shape, bindings, dtype, device, memory format) only read
+metadata and cost microseconds, so the loader can run them on every batch. Value-range checks
+read data: ``values="full"`` is one min/max pass over every element, ``"strided"`` reads a fixed
+number of elements (about 64k, spread by a prime stride so they land in every channel and row),
+``"first"`` reads the first sample of the batch. See ``benchmarks/bench_contracts.py``.
+
+torch is never imported here: a batch that holds torch tensors has imported it already, so
+``sys.modules`` tells whether a value can be one. That keeps the pytest plugin cheap to load.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import ContractViolation
+from .model import FLOAT_DTYPES, BatchContract, TensorSpec
+
+ValuesMode = Literal["off", "first", "strided", "full"]
+CheckMode = Literal["off", "first", "every"]
+
+#: Elements read by a strided value check (whatever the batch size).
+STRIDED_SAMPLE = 1 << 16
+
+_EPS = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
+_INT_DOMAIN = {
+    "uint8": (0, 255),
+    "int8": (-128, 127),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
+
+
+def _num(value: float) -> str:
+    return f"{value:.7g}"
+
+
+def _range(lo: float, hi: float) -> str:
+    return f"[{_num(lo)}, {_num(hi)}]"
+
+
+@dataclass(frozen=True)
+class _TensorPlan:
+    """A tensor spec flattened into what the hot path compares (built once per contract)."""
+
+    name: str
+    ndim: int
+    shape_str: str
+    dims: tuple[tuple[int, str | None, int | None, str], ...]  # (index, name, size, label)
+    dtype: str
+    device: str
+    memory_format: str
+    value_range: tuple[float, float] | None
+    tol: float
+    nullable: bool
+
+    @classmethod
+    def of(cls, spec: TensorSpec) -> _TensorPlan:
+        value_range = spec.value_range
+        domain = _INT_DOMAIN.get(spec.dtype)
+        if spec.dtype == "bool" or (
+            value_range is not None
+            and domain is not None
+            and value_range[0] <= domain[0]
+            and value_range[1] >= domain[1]
+        ):
+            # Every value the dtype can hold is in range: reading the data would prove nothing.
+            value_range = None
+        tol = 0.0
+        if value_range is not None and spec.dtype in FLOAT_DTYPES:
+            # The bound is exact (float64) but the data was computed in the tensor's dtype.
+            tol = 8 * _EPS[spec.dtype] * max(1.0, abs(value_range[0]), abs(value_range[1]))
+        return cls(
+            name=spec.name,
+            ndim=spec.ndim,
+            shape_str=spec.shape_str,
+            dims=tuple(
+                (i, d.name, d.size, str(d))
+                for i, d in enumerate(spec.dims)
+                if d.name is not None or d.size is not None
+            ),
+            dtype=spec.dtype,
+            device=spec.device,
+            memory_format=spec.memory_format,
+            value_range=value_range,
+            tol=tol,
+            nullable=spec.nullable,
+        )
+
+
+_PLANS: dict[int, tuple[BatchContract, tuple[_TensorPlan, ...]]] = {}
+
+
+def _plan(contract: BatchContract) -> tuple[_TensorPlan, ...]:
+    # Keyed by identity: hashing a frozen model walks every field (a third of a check's cost).
+    # The entry holds the contract, so its id cannot be reused while cached.
+    hit = _PLANS.get(id(contract))
+    if hit is not None and hit[0] is contract:
+        return hit[1]
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    plans = tuple(_TensorPlan.of(t) for t in contract.tensors)
+    _PLANS[id(contract)] = (contract, plans)
+    return plans
+
+
+@lru_cache(maxsize=1)
+def _torch_dtype_names(torch: Any) -> dict[Any, str]:
+    names = ("bool", "uint8", "int8", "int16", "int32", "int64")
+    names += ("float16", "bfloat16", "float32", "float64")
+    return {getattr(torch, n): n for n in names}
+
+
+class _Report:
+    """Raise on the first violation (``errors is None``) or collect them all."""
+
+    __slots__ = ("errors",)
+
+    def __init__(self, collect: bool):
+        self.errors: list[str] | None = [] if collect else None
+
+    def __call__(self, message: str) -> None:
+        if self.errors is None:
+            raise ContractViolation(message)
+        self.errors.append(message)
+
+
+def _names(plans: tuple[_TensorPlan, ...]) -> str:
+    return ", ".join(p.name for p in plans)
+
+
+def _pairs(
+    batch: Any, plans: tuple[_TensorPlan, ...], report: _Report
+) -> list[tuple[_TensorPlan, Any]]:
+    if isinstance(batch, Mapping):
+        if set(batch) != {p.name for p in plans}:
+            got = ", ".join(str(k) for k in batch) or "no tensors"
+            report(f"batch: expected tensors {_names(plans)}, got {got}")
+        return [(p, batch[p.name]) for p in plans if p.name in batch]
+    if isinstance(batch, (tuple, list)):
+        if len(batch) != len(plans):
+            report(f"batch: expected {len(plans)} tensors ({_names(plans)}), got {len(batch)}")
+            return []
+        return list(zip(plans, batch, strict=True))
+    if len(plans) == 1 and _kind(batch) is not None:
+        return [(plans[0], batch)]
+    kind = type(batch).__name__
+    report(f"batch: expected a tuple or dict of tensors ({_names(plans)}), got {kind}")
+    return []
+
+
+def _kind(x: Any) -> str | None:
+    if isinstance(x, np.ndarray):
+        return "numpy"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        return "torch"
+    return None
+
+
+def _contiguous(x: Any, kind: str) -> bool:
+    return bool(x.is_contiguous()) if kind == "torch" else bool(x.flags.c_contiguous)
+
+
+def _channels_last(x: Any, kind: str) -> bool:
+    """NHWC in memory for a 4-d NCHW tensor (what ``torch.channels_last`` means)."""
+    if x.ndim != 4:
+        return False
+    if kind == "torch":
+        return bool(x.is_contiguous(memory_format=sys.modules["torch"].channels_last))
+    return bool(x.transpose(0, 2, 3, 1).flags.c_contiguous)
+
+
+def _strides(x: Any, kind: str) -> tuple[int, ...]:
+    if kind == "torch":
+        return tuple(x.stride())
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+@lru_cache(maxsize=256)
+def _prime_at_least(n: int) -> int:
+    n = max(n, 2)
+    while any(n % k == 0 for k in range(2, int(n**0.5) + 1)):
+        n += 1
+    return n
+
+
+def _flat(x: Any, kind: str) -> Any:
+    """All elements as a 1-d view in memory order (a copy only for exotic strides)."""
+    if kind == "numpy":
+        return x.ravel(order="K")
+    if x.is_contiguous():
+        return x.view(-1)
+    if _channels_last(x, kind):
+        return x.permute(0, 2, 3, 1).reshape(-1)
+    return x.reshape(-1)
+
+
+def _sample(x: Any, kind: str, values: ValuesMode, offset: int) -> tuple[Any, str]:
+    if values == "first" and x.ndim > 0 and x.shape[0] > 0:
+        return x[0], " (first sample)"
+    if values == "strided":
+        flat = _flat(x, kind)
+        stride = _prime_at_least(flat.shape[0] // STRIDED_SAMPLE) if flat.shape[0] > 0 else 1
+        if stride > 2:
+            return flat[offset % stride :: stride], " (strided sample)"
+    return x, ""
+
+
+def _min_max(x: Any, kind: str) -> tuple[float, float]:
+    if kind == "numpy":
+        return float(x.min()), float(x.max())
+    torch = sys.modules["torch"]
+    lo, hi = torch.aminmax(x)
+    # One transfer instead of two on GPU.
+    out = torch.stack((lo, hi)).double().tolist()
+    return out[0], out[1]
+
+
+def _check_tensor(
+    p: _TensorPlan,
+    x: Any,
+    bound: dict[str, tuple[int, str]],
+    values: ValuesMode,
+    offset: int,
+    report: _Report,
+) -> None:
+    if x is None:
+        if not p.nullable:
+            report(f"{p.name}: expected a tensor, got None")
+        return
+    kind = _kind(x)
+    if kind is None:
+        report(f"{p.name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
+        return
+    shape = tuple(x.shape)
+    if len(shape) != p.ndim:
+        got = "(" + ", ".join(str(s) for s in shape) + ")"
+        report(f"{p.name}.ndim: expected {p.ndim} {p.shape_str}, got {len(shape)} {got}")
+        return
+    for i, name, size, label in p.dims:
+        got_size = shape[i]
+        if size is not None and got_size != size:
+            report(f"{p.name}.dims[{i}]: expected {label}, got {got_size}")
+        elif name is not None:
+            first = bound.setdefault(name, (got_size, f"{p.name}.dims[{i}]"))
+            if first[0] != got_size:
+                report(
+                    f"{p.name}.dims[{i}]: expected {name}={first[0]} (bound by {first[1]}), "
+                    f"got {got_size}"
+                )
+    if kind == "torch":
+        dtype = _torch_dtype_names(sys.modules["torch"]).get(x.dtype) or str(x.dtype)
+        device = x.device.type
+    else:
+        dtype, device = x.dtype.name, "cpu"
+    if dtype != p.dtype:
+        report(f"{p.name}.dtype: expected {p.dtype}, got {dtype}")
+        return  # a value check in the wrong dtype would only repeat the problem
+    if p.device != "any" and device != p.device:
+        report(f"{p.name}.device: expected {p.device}, got {device}")
+    if p.memory_format != "any":
+        contiguous, channels_last = _contiguous(x, kind), _channels_last(x, kind)
+        ok = contiguous if p.memory_format == "contiguous" else channels_last
+        if not ok:
+            got = "contiguous" if contiguous else "channels_last" if channels_last else None
+            got = got or f"strides {_strides(x, kind)}"
+            report(f"{p.name}.memory_format: expected {p.memory_format}, got {got}")
+    if values == "off" or p.value_range is None:
+        return
+    sample, note = _sample(x, kind, values, offset)
+    if sample.size == 0 if kind == "numpy" else sample.numel() == 0:
+        return
+    lo, hi = _min_max(sample, kind)
+    want_lo, want_hi = p.value_range
+    if lo != lo or hi != hi:  # NaN: no comparison below would catch it
+        report(f"{p.name}.value_range: expected {_range(want_lo, want_hi)}, got nan{note}")
+    elif lo < want_lo - p.tol or hi > want_hi + p.tol:
+        report(
+            f"{p.name}.value_range: expected {_range(want_lo, want_hi)}, got {_range(lo, hi)}{note}"
+        )
+
+
+def _run(
+    batch: Any, contract: BatchContract, values: ValuesMode, offset: int, report: _Report
+) -> None:
+    if values not in ("off", "first", "strided", "full"):
+        raise ValueError(f"values: expected off, first, strided or full, got {values!r}")
+    bound: dict[str, tuple[int, str]] = {}
+    for p, x in _pairs(batch, _plan(contract), report):
+        _check_tensor(p, x, bound, values, offset, report)
+
+
+def check_batch(batch: Any, contract: BatchContract, *, values: ValuesMode = "off") -> None:
+    """Raise :class:`ContractViolation` at the first way ``batch`` breaks ``contract``.
+
+    ``batch`` is a tuple/list (in contract order) or a dict (by name) of torch tensors or numpy
+    arrays; a one-tensor contract also takes the bare tensor. ``values`` picks the value-range
+    check: ``"off"`` (structure only), ``"first"`` (the batch's first sample), ``"strided"``
+    (about 64k elements spread over the whole batch) or ``"full"`` (every element).
+    """
+    _run(batch, contract, values, 0, _Report(collect=False))
+
+
+def violations(batch: Any, contract: BatchContract, *, values: ValuesMode = "full") -> list[str]:
+    """Every way ``batch`` breaks ``contract`` (empty when it conforms), one message each."""
+    report = _Report(collect=True)
+    _run(batch, contract, values, 0, report)
+    return report.errors or []
+
+
+class ContractChecker:
+    """The loader's check policy over an epoch.
+
+    ``check="first"`` checks the first batch of each epoch, values included (``first_values``);
+    ``"every"`` does that and then checks every later batch with ``values`` (strided by default,
+    the sample moving from batch to batch so the whole tensor gets covered over time); ``"off"``
+    checks nothing. A violation's message ends with ``(epoch E, batch B)``.
+    """
+
+    def __init__(
+        self,
+        contract: BatchContract,
+        *,
+        check: CheckMode = "first",
+        values: ValuesMode = "strided",
+        first_values: ValuesMode = "full",
+    ):
+        if check not in ("off", "first", "every"):
+            raise ValueError(f"check: expected off, first or every, got {check!r}")
+        self.contract = contract
+        self.check = check
+        self.values = values
+        self.first_values = first_values
+        self.epoch = 0
+        self.batch = 0
+        self.checked = 0
+
+    def start_epoch(self, epoch: int | None = None) -> None:
+        """Call before the first batch of an epoch (the first batch gets checked again)."""
+        self.epoch = self.epoch + 1 if epoch is None else epoch
+        self.batch = 0
+
+    def __call__(self, batch: Any) -> Any:
+        """Check ``batch`` if the policy says so; return it unchanged (handy in a generator)."""
+        index = self.batch
+        self.batch += 1
+        if self.check == "off" or (self.check == "first" and index > 0):
+            return batch
+        values = self.first_values if index == 0 else self.values
+        try:
+            # A prime step moves the strided sample's start to a new element on every batch.
+            _run(batch, self.contract, values, index * 7919, _Report(collect=False))
+        except ContractViolation as exc:
+            raise ContractViolation(f"{exc} (epoch {self.epoch}, batch {index})") from None
+        self.checked += 1
+        return batch

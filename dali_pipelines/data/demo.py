@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -122,11 +122,13 @@ def make_demo_imagefolder(
     classes: int = 10,
     seed: int = 0,
     workers: int | None = None,
+    on_image: Callable[[], None] | None = None,
 ) -> Path:
     """Write ``n`` JPEGs as ``out/class_XXX/NNNNN.jpg`` (image ``i`` in class ``i % classes``).
 
     ``workers`` threads encode in parallel (PIL releases the GIL while resizing and encoding);
-    the bytes do not depend on it. Writes a manifest (``.demo-manifest.json``) last.
+    the bytes do not depend on it. ``on_image`` is called (in this thread) after each image.
+    Writes a manifest (``.demo-manifest.json``) last.
     """
     _check_args(n, classes)
     root = Path(out)
@@ -142,7 +144,11 @@ def make_demo_imagefolder(
 
     threads = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        total_bytes = sum(pool.map(write, range(n)))
+        total_bytes = 0
+        for size in pool.map(write, range(n)):
+            total_bytes += size
+            if on_image is not None:
+                on_image()
     manifest = _manifest(n, classes, seed) | {"total_bytes": total_bytes}
     (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return root
@@ -176,6 +182,7 @@ def cached_demo_imagefolder(
     classes: int = 10,
     seed: int = 0,
     workers: int | None = None,
+    on_image: Callable[[], None] | None = None,
 ) -> tuple[Path, bool]:
     """``cache_dir/demo-<n>-<classes>-<seed>``, made once and reused: returns (path, created).
 
@@ -190,7 +197,9 @@ def cached_demo_imagefolder(
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
-        make_demo_imagefolder(tmp, n=n, classes=classes, seed=seed, workers=workers)
+        make_demo_imagefolder(
+            tmp, n=n, classes=classes, seed=seed, workers=workers, on_image=on_image
+        )
         if final.exists():
             if _is_complete(final, n, classes, seed):  # another process finished first
                 return final, False

@@ -49,3 +49,24 @@ def test_probe_applies_exif_orientation() -> None:
     image.save(buf, format="JPEG", exif=exif)
     header = probe_header(buf.getvalue())
     assert header.size == (40, 20) and header.orientation == 6 and header.format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [("RGB", {}), ("L", {}), ("CMYK", {}), ("RGB", {"progressive": True}), ("RGB", {"subsampling": 0})],
+)
+def test_fast_jpeg_probe_agrees_with_pil(mode: str, options: dict[str, object]) -> None:
+    image = Image.new(mode, (37, 23))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", **options)
+    header = probe_header(np.frombuffer(buf.getvalue(), dtype=np.uint8))
+    assert header.size == (23, 37) and header.mode == mode and header.format == "JPEG"
+
+
+def test_probe_falls_back_to_pil_for_other_formats() -> None:
+    buf = io.BytesIO()
+    Image.new("RGBA", (9, 5)).save(buf, format="PNG")
+    header = probe_header(buf.getvalue())
+    assert header.size == (5, 9) and header.format == "PNG" and header.mode == "RGBA"
+    with pytest.raises(Exception, match="cannot identify"):
+        probe_header(b"not an image at all")

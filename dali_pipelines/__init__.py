@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .data import ImageFolder
 from .errors import (
     BackendUnavailableError,
     ContractViolation,
@@ -14,7 +15,6 @@ from .errors import (
     SampleDecodeError,
     SpecError,
 )
-from .data import ImageFolder
 from .loader import DataLoader
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
@@ -23,9 +23,9 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendUnavailableError",
     "ContractViolation",
-    "DataLoader",
     "DaliPipelinesError",
     "DataError",
+    "DataLoader",
     "DatasetError",
     "ImageFolder",
     "LoaderStateError",

@@ -58,7 +58,8 @@ class ImageFolder:
         return len(self.samples)
 
     def __repr__(self) -> str:
-        return f"ImageFolder(root={str(self.root)!r}, samples={len(self)}, classes={len(self.classes)})"
+        root = str(self.root)
+        return f"ImageFolder(root={root!r}, samples={len(self)}, classes={len(self.classes)})"
 
     # -- SampleSource --------------------------------------------------------------------------
     def read_bytes(self, index: int) -> np.ndarray:

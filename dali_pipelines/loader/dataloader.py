@@ -6,6 +6,7 @@ sharding and resume behave like torch's DataLoader + DistributedSampler whicheve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -110,7 +111,9 @@ class DataLoader:
             )
         if device == "gpu" and not cuda_available():
             raise DaliPipelinesError("device: expected a CUDA device for 'gpu', found none")
-        resolved_device = "gpu" if device == "gpu" or (device == "auto" and cuda_available()) else "cpu"
+        resolved_device = (
+            "gpu" if device == "gpu" or (device == "auto" and cuda_available()) else "cpu"
+        )
         if backend == "dali":
             require_dali()
         elif backend == "auto":
@@ -224,10 +227,9 @@ class DataLoader:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        # At interpreter shutdown the modules close() needs may be gone already.
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # interpreter shutdown: nothing left to release safely
-            pass
 
     # -- resume --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -259,7 +261,15 @@ class DataLoader:
                 f"state.version: expected {STATE_VERSION}, got {state.get('version')!r}"
             )
         mine = self.state_dict()
-        for key in ("spec", "dataset_size", "world_size", "batch_size", "seed", "shuffle", "drop_last"):
+        for key in (
+            "spec",
+            "dataset_size",
+            "world_size",
+            "batch_size",
+            "seed",
+            "shuffle",
+            "drop_last",
+        ):
             if state.get(key) != mine[key]:
                 raise LoaderStateError(
                     f"state.{key}: expected {mine[key]!r} (this loader), got {state.get(key)!r}"

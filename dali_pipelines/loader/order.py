@@ -32,7 +32,9 @@ class EpochOrder:
         if self.batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {self.batch_size}")
         if not 0 <= self.rank < self.world_size:
-            raise ValueError(f"rank: expected 0 <= rank < world_size={self.world_size}, got {self.rank}")
+            raise ValueError(
+                f"rank: expected 0 <= rank < world_size={self.world_size}, got {self.rank}"
+            )
 
     @property
     def samples_per_rank(self) -> int:

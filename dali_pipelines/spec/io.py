@@ -41,7 +41,9 @@ def load_spec(source: SpecLike) -> PipelineSpec:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SpecError(f"spec file {path}: not valid {path.suffix[1:].upper()}: {exc}") from exc
     if not isinstance(data, dict):
-        raise SpecError(f"spec file {path}: expected a mapping at the top, got {type(data).__name__}")
+        raise SpecError(
+            f"spec file {path}: expected a mapping at the top, got {type(data).__name__}"
+        )
     return PipelineSpec.model_validate(data)
 
 

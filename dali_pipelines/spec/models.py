@@ -1,4 +1,4 @@
-"""The pipeline spec: decode -> ordered ops -> output. Describes processing, not where data lives."""
+"""The pipeline spec: decode -> ordered ops -> output. It describes processing, not data."""
 
 from __future__ import annotations
 

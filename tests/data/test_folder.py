@@ -53,7 +53,13 @@ def test_probe_applies_exif_orientation() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "options"),
-    [("RGB", {}), ("L", {}), ("CMYK", {}), ("RGB", {"progressive": True}), ("RGB", {"subsampling": 0})],
+    [
+        ("RGB", {}),
+        ("L", {}),
+        ("CMYK", {}),
+        ("RGB", {"progressive": True}),
+        ("RGB", {"subsampling": 0}),
+    ],
 )
 def test_fast_jpeg_probe_agrees_with_pil(mode: str, options: dict[str, object]) -> None:
     image = Image.new(mode, (37, 23))

@@ -105,12 +105,16 @@ def test_state_from_another_setup_is_refused(jpeg_folder: Path) -> None:
     ds = ImageFolder(jpeg_folder)
     with DataLoader(ds, SMALL, batch_size=4) as loader:
         state = loader.state_dict()
-    with DataLoader(ds, FIXED, batch_size=4) as other, pytest.raises(
-        LoaderStateError, match=r"state\.spec: expected"
+    with (
+        DataLoader(ds, FIXED, batch_size=4) as other,
+        pytest.raises(LoaderStateError, match=r"state\.spec: expected"),
     ):
         other.load_state_dict(state)
-    with DataLoader(ds, SMALL, batch_size=4, world_size=2, rank=1) as sharded, pytest.raises(
-        LoaderStateError, match=r"state\.world_size: expected 2 \(this loader\), got 1"
+    with (
+        DataLoader(ds, SMALL, batch_size=4, world_size=2, rank=1) as sharded,
+        pytest.raises(
+            LoaderStateError, match=r"state\.world_size: expected 2 \(this loader\), got 1"
+        ),
     ):
         sharded.load_state_dict(state)
 
@@ -151,11 +155,14 @@ def test_output_layouts_and_dtypes(
         images, _ = next(iter(loader))
     assert tuple(images.shape) == shape and images.dtype == dtype
     if dtype != torch.uint8:
-        assert 0.0 <= images.float().min() and images.float().max() <= 1.0
+        assert images.float().min() >= 0.0 and images.float().max() <= 1.0
 
 
 def test_channels_last_memory_format(jpeg_folder: Path) -> None:
-    spec = {"ops": [{"op": "resize", "size": [24, 40]}], "output": {"memory_format": "channels_last"}}
+    spec = {
+        "ops": [{"op": "resize", "size": [24, 40]}],
+        "output": {"memory_format": "channels_last"},
+    }
     for backend in ("dali", "reference"):
         with DataLoader(ImageFolder(jpeg_folder), spec, batch_size=4, backend=backend) as loader:
             images, _ = next(iter(loader))

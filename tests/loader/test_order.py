@@ -23,7 +23,9 @@ class _Range(torch.utils.data.Dataset[int]):
 
 @pytest.mark.parametrize(
     ("n", "batch", "world", "drop_last", "shuffle"),
-    list(itertools.product([1, 7, 20, 21, 101], [1, 4, 7], [1, 2, 3], [False, True], [False, True])),
+    list(
+        itertools.product([1, 7, 20, 21, 101], [1, 4, 7], [1, 2, 3], [False, True], [False, True])
+    ),
 )
 def test_matches_torch_distributed_sampler(
     n: int, batch: int, world: int, drop_last: bool, shuffle: bool
@@ -50,7 +52,10 @@ def test_every_sample_once_per_epoch_single_process() -> None:
 
 def test_uneven_batches_cover_each_sample_once_across_ranks() -> None:
     world, n = 3, 10
-    orders = [EpochOrder(n, 4, False, False, rank=r, world_size=world, even_batches=False) for r in range(world)]
+    orders = [
+        EpochOrder(n, 4, False, False, rank=r, world_size=world, even_batches=False)
+        for r in range(world)
+    ]
     delivered = sorted(int(i) for o in orders for b in o.batches(0) for i in b)
     assert delivered == list(range(n))
     assert [o.samples_per_rank for o in orders] == [4, 3, 3]

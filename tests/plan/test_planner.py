@@ -51,7 +51,7 @@ def test_uint8_output_after_normalize_is_rejected() -> None:
             "output": {"dtype": "uint8"},
         }
     )
-    with pytest.raises(SpecError, match="output.dtype: expected a float dtype after normalize"):
+    with pytest.raises(SpecError, match=r"output\.dtype: expected a float dtype after normalize"):
         make_plan(spec)
 
 

@@ -78,7 +78,7 @@ def test_yaml_is_safe_loaded(tmp_path: Path) -> None:
 def test_missing_file_and_unknown_strategy() -> None:
     with pytest.raises(SpecError, match="expected an existing file"):
         load_spec("nope.yaml")
-    with pytest.raises(RegistryError, match="strategy: expected one of .*imagenet_train"):
+    with pytest.raises(RegistryError, match=r"strategy: expected one of .*imagenet_train"):
         load_spec("imagenet_trian")
 
 

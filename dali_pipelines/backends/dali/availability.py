@@ -29,7 +29,9 @@ def dali_available() -> bool:
 def require_dali() -> None:
     reason = dali_import_error()
     if reason is not None:
-        raise BackendUnavailableError(f"backend='dali': NVIDIA DALI cannot be imported ({reason}); {INSTALL_HINT}")
+        raise BackendUnavailableError(
+            f"backend='dali': NVIDIA DALI cannot be imported ({reason}); {INSTALL_HINT}"
+        )
 
 
 @functools.cache

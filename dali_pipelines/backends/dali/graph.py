@@ -59,11 +59,19 @@ def _output(plan: Plan, image: Any, device: str) -> Any:
     scale = 255.0 if final.dtype == "uint8" else 1.0
     if out_dtype == "uint8":  # float in [0, 1] -> uint8, as ToDtype(uint8, scale=True)
         return fn.crop_mirror_normalize(
-            image, device=device, mean=[0.0], std=[1.0 / 255.0], dtype=dali_dtype("uint8"),
+            image,
+            device=device,
+            mean=[0.0],
+            std=[1.0 / 255.0],
+            dtype=dali_dtype("uint8"),
             output_layout=layout,
         )
     return fn.crop_mirror_normalize(
-        image, device=device, mean=[0.0], std=[scale], dtype=dali_dtype(out_dtype),
+        image,
+        device=device,
+        mean=[0.0],
+        std=[scale],
+        dtype=dali_dtype(out_dtype),
         output_layout=layout,
     )
 
@@ -110,11 +118,14 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
             is_last = position == len(steps) - 1
             fuse = getattr(step.op, "build_dali_output", None)
             if is_last and fuse is not None and _fusable(plan):
-                layout = "HWC" if plan.spec.output.memory_format == "channels_last" else (
-                    plan.spec.output.layout
+                layout = (
+                    "HWC"
+                    if plan.spec.output.memory_format == "channels_last"
+                    else (plan.spec.output.layout)
                 )
-                image = fuse(step.params, image, args[step.index], ctx, layout,
-                             plan.spec.output.dtype)
+                image = fuse(
+                    step.params, image, args[step.index], ctx, layout, plan.spec.output.dtype
+                )
                 last_fused = True
             else:
                 image = step.op.build_dali(step.params, image, args[step.index], ctx)
@@ -130,5 +141,7 @@ def _fusable(plan: Plan) -> bool:
     return plan.spec.output.dtype != "uint8"
 
 
-def with_device(options: GraphOptions, device: Literal["cpu", "gpu"], device_id: int | None) -> GraphOptions:
+def with_device(
+    options: GraphOptions, device: Literal["cpu", "gpu"], device_id: int | None
+) -> GraphOptions:
     return replace(options, device=device, device_id=device_id)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (registration side effect)
     center_crop,
+    color_jitter,
     horizontal_flip,
     normalize,
     random_resized_crop,
     resize,
+    to_dtype,
     vertical_flip,
 )
 from .base import DaliContext, Op, OpParams, get_op, register_op, registered_ops

@@ -156,3 +156,77 @@ OP_CASES: dict[str, list[Case]] = {
         ),
     ),
 }
+
+CJ = {"op": "color_jitter"}
+CJ_TOL = {"max_abs": 2.0, "mean_abs": 0.01}
+OP_CASES["color_jitter"] = _cases(
+    Case("bcs", ({**CJ, "brightness": 0.4, "contrast": 0.4, "saturation": 0.4},), **CJ_TOL),
+    Case(
+        "all_four",
+        ({**CJ, "brightness": 0.5, "contrast": 0.5, "saturation": 0.5, "hue": 0.3},),
+        **CJ_TOL,
+        seed=1,
+    ),
+    Case("hue_only", ({**CJ, "hue": 0.5},), **CJ_TOL),
+    Case("strong_contrast", ({**CJ, "contrast": (1.5, 3.0)},), **CJ_TOL),
+    Case(
+        "gray_bc",
+        ({**CJ, "brightness": 0.5, "contrast": 0.8, "saturation": 0.5, "hue": 0.2},),
+        channels=1,
+        **CJ_TOL,
+    ),
+    Case("pinned", ({**CJ, "brightness": (1.3, 1.3)},), **CJ_TOL, vs_torchvision=True),
+    Case("noop", ({**CJ, "brightness": 0.0, "hue": 0.0},), vs_torchvision=True),
+    Case(
+        "float",
+        (
+            {"op": "to_dtype", "dtype": "float32", "scale": True},
+            {**CJ, "brightness": 0.5, "contrast": 0.5, "saturation": 0.5, "hue": 0.4},
+        ),
+        max_abs=1e-5,
+        mean_abs=1e-6,
+    ),
+)
+
+F32 = {"op": "to_dtype", "dtype": "float32", "scale": True}
+OP_CASES["to_dtype"] = _cases(
+    Case("u8_f32_scale", (F32,), max_abs=1e-6, mean_abs=1e-7, vs_torchvision=True),
+    Case("u8_f32_raw", ({"op": "to_dtype", "dtype": "float32"},), vs_torchvision=True),
+    Case(
+        "u8_f16_scale",
+        ({"op": "to_dtype", "dtype": "float16", "scale": True},),
+        max_abs=1e-3,
+        mean_abs=1e-4,
+        vs_torchvision=True,
+    ),
+    Case(
+        "u8_bf16_scale",
+        ({"op": "to_dtype", "dtype": "bfloat16", "scale": True},),
+        max_abs=4e-3,
+        mean_abs=1e-3,
+        vs_torchvision=True,
+    ),
+    Case(
+        "roundtrip_u8",
+        (F32, {"op": "to_dtype", "dtype": "uint8", "scale": True}),
+        vs_torchvision=True,
+    ),
+    Case(
+        "f32_u8_raw",
+        ({"op": "to_dtype", "dtype": "float32"}, {"op": "to_dtype", "dtype": "uint8"}),
+        vs_torchvision=True,
+    ),
+    Case(
+        "f32_f16",
+        (F32, {"op": "to_dtype", "dtype": "float16", "scale": True}),
+        max_abs=1e-3,
+        mean_abs=1e-4,
+        vs_torchvision=True,
+    ),
+    Case(
+        "same",
+        ({"op": "to_dtype", "dtype": "uint8", "scale": True},),
+        channels=1,
+        vs_torchvision=True,
+    ),
+)

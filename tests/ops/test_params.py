@@ -28,13 +28,28 @@ BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
     ("vertical_flip", {"p": 2}, "p"),
     ("center_crop", {"size": (0, 4)}, "size"),
     ("center_crop", {"size": -4}, "size"),
+    ("color_jitter", {"brightness": -0.1}, "brightness"),
+    ("color_jitter", {"contrast": (1.5, 0.5)}, "contrast"),
+    ("color_jitter", {"saturation": (-1.0, 1.0)}, "saturation"),
+    ("color_jitter", {"hue": 0.6}, "hue"),
+    ("color_jitter", {"hue": (-0.6, 0.1)}, "hue"),
+    ("to_dtype", {"dtype": "int32"}, "dtype"),
+    ("to_dtype", {"dtype": "float32", "scale": "maybe"}, "scale"),
 ]
+
+NORMALIZED = ImageState(dtype="float32", value_range=(-2.1, 2.6), normalized=True)
 
 # (op, params, input state) that the shape rule must reject, and the field it names.
 BAD_CHAINS: list[tuple[str, dict[str, Any], ImageState, str]] = [
     ("center_crop", {"size": 64}, ImageState(height=48, width=80), "size"),
     ("center_crop", {"size": (10, 90)}, ImageState(height=48, width=80), "size"),
     ("normalize", {"mean": (0.5, 0.5, 0.5), "std": (1, 1, 1)}, ImageState(channels=1), "mean"),
+    ("color_jitter", {"brightness": 0.2}, ImageState(channels=4), "input"),
+    ("color_jitter", {"brightness": 0.2}, NORMALIZED, "input"),
+    ("color_jitter", {"hue": 0.2}, ImageState(dtype="float32"), "input"),  # 0-255 floats
+    ("to_dtype", {"dtype": "uint8", "scale": True}, NORMALIZED, "dtype"),
+    ("to_dtype", {"dtype": "uint8"}, NORMALIZED, "dtype"),
+    ("to_dtype", {"dtype": "uint8", "scale": True}, ImageState(dtype="float32"), "dtype"),
 ]
 
 
@@ -79,3 +94,33 @@ def test_op_metadata(name: str) -> None:
     op = get_op(name)
     assert op.dali_operator and op.torchvision_name and op.tolerance
     assert op.name == name
+
+
+def test_color_jitter_ranges_follow_torchvision() -> None:
+    from torchvision.transforms import v2
+
+    op = get_op("color_jitter")
+    p = op.Params.model_validate(
+        {"op": "color_jitter", "brightness": 1.5, "contrast": (0.5, 2.0), "hue": 0.1}
+    )
+    t = v2.ColorJitter(brightness=1.5, contrast=(0.5, 2.0), hue=0.1)
+    ours = p.ranges()
+    assert ours == {
+        "brightness": tuple(t.brightness),
+        "contrast": tuple(t.contrast),
+        "hue": tuple(t.hue),
+    }
+    # A no-op range is dropped, as torchvision does.
+    q = op.Params.model_validate({"op": "color_jitter", "brightness": (1.0, 1.0), "hue": 0.0})
+    assert q.ranges() == {} and op.arg_names(q) == ()
+
+
+def test_to_dtype_states() -> None:
+    op = get_op("to_dtype")
+    to_f = op.Params.model_validate({"op": "to_dtype", "dtype": "float32", "scale": True})
+    s = op.infer(to_f, ImageState())
+    assert (s.dtype, s.value_range) == ("float32", (0.0, 1.0))
+    raw = op.Params.model_validate({"op": "to_dtype", "dtype": "float16"})
+    assert op.infer(raw, ImageState()).value_range == (0.0, 255.0)
+    back = op.Params.model_validate({"op": "to_dtype", "dtype": "uint8", "scale": True})
+    assert op.infer(back, s) == ImageState()

@@ -114,3 +114,20 @@ def test_args_uniform_across_samples(name: str) -> None:
         draws = [op.draw(p, size, rng)[0] for size in [(40, 50), (120, 90), (64, 64), (33, 97)]]
         for k in op.arg_names(p):
             assert len({(d[k].dtype, d[k].shape) for d in draws}) == 1, f"{name}.{k}"
+
+
+def test_color_jitter_order_is_a_uniform_permutation() -> None:
+    params = {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}
+    draws = _draws("color_jitter", params, (32, 32))
+    orders = [tuple(int(k) for k in a["slots"][:, 0]) for a in draws]
+    assert all(sorted(o) == [0, 1, 2, 3] for o in orders)
+    counts = np.unique(np.array(orders), axis=0, return_counts=True)[1]
+    assert len(counts) == 24
+    expected = N / 24
+    assert (np.abs(counts - expected) <= 5 * math.sqrt(expected)).all()
+    factors = np.array([a["slots"][:, 1] for a in draws])
+    kinds = np.array([a["slots"][:, 0] for a in draws]).astype(int)
+    for kind, (lo, hi) in enumerate([(0.6, 1.4), (0.6, 1.4), (0.6, 1.4), (-0.1, 0.1)]):
+        f = factors[kinds == kind]
+        assert f.min() >= lo - 1e-6 and f.max() <= hi + 1e-6
+        assert abs(f.mean() - (lo + hi) / 2) <= 4 * (hi - lo) / math.sqrt(12 * N)

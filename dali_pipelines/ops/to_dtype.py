@@ -1,0 +1,87 @@
+"""to_dtype: torchvision's ToDtype(dtype, scale) on images.
+
+With ``scale``, uint8 -> float divides by 255 and float -> uint8 is torchvision's
+``floor(x * 255.999)``; without it values are cast as they are (float -> uint8 truncates).
+DALI has no bfloat16: the graph produces float32 and the backend casts to bfloat16 in torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ._dali import dali_dtype, torch_dtype
+from .base import Args, DaliContext, Op, OpParams, register_op
+from .state import FLOAT_DTYPES, ChainError, Dtype, ImageState
+
+_EPS = 1e-3  # torchvision's float -> int scaling is x * (max + 1 - eps)
+
+
+class ToDtypeParams(OpParams):
+    op: Literal["to_dtype"] = "to_dtype"
+    dtype: Dtype
+    #: Rescale values between uint8's [0, 255] and float's [0, 1] (torchvision's ``scale``).
+    scale: bool = False
+
+
+@register_op
+class ToDtype(Op[ToDtypeParams]):
+    name = "to_dtype"
+    Params = ToDtypeParams
+    dali_operator = "fn.cast + arithmetic (scale, floor)"
+    torchvision_name = "v2.ToDtype"
+    tolerance = (
+        "uint8 output exact; float32 <= 1e-6; float16 <= 1 ulp (torchvision scales in float16, "
+        "DALI in float32); bfloat16: DALI yields float32, torch's bfloat16 rounding <= 4e-3; "
+        "float16 -> uint8 with scale: DALI computes in float32 (torchvision's float16 "
+        "255.999 rounds to 256 and wraps 1.0 to 0)"
+    )
+
+    def infer(self, p: ToDtypeParams, state: ImageState) -> ImageState:
+        lo, hi = state.value_range
+        if p.dtype == state.dtype:
+            return state
+        if p.dtype in FLOAT_DTYPES:
+            if state.is_float or not p.scale:
+                return state.model_copy(update={"dtype": p.dtype})
+            return state.model_copy(update={"dtype": p.dtype, "value_range": (lo / 255, hi / 255)})
+        # float -> uint8: values outside the target range would wrap around.
+        limit = 1.0 if p.scale else 255.0
+        if state.normalized or lo < 0.0 or hi > limit:
+            raise ChainError(
+                "dtype",
+                f"float values in [0, {limit:g}] to convert to uint8 (scale={p.scale})",
+                f"range ({lo:.4g}, {hi:.4g})" + (" (normalized)" if state.normalized else ""),
+            )
+        new = (0.0, 255.0) if p.scale else (float(int(lo)), float(int(hi)))
+        return state.model_copy(update={"dtype": "uint8", "value_range": new})
+
+    def build_dali(
+        self, p: ToDtypeParams, image: Any, args: Mapping[str, Any], ctx: DaliContext
+    ) -> Any:
+        import nvidia.dali.fn as fn
+        import nvidia.dali.math as dmath
+        import nvidia.dali.types as types
+
+        src = ctx.state.dtype
+        if p.dtype == src or (dali_dtype(p.dtype) == dali_dtype(src) and src != "uint8"):
+            return image  # bfloat16 <-> float32: the same DALI type
+        x = fn.cast(image, dtype=types.FLOAT, device=ctx.device)
+        if p.dtype == "uint8":
+            x = dmath.floor(x * (256.0 - _EPS) if p.scale else x)
+            return fn.cast(x, dtype=types.UINT8, device=ctx.device)
+        if src == "uint8" and p.scale:
+            x = x * (1.0 / 255.0)
+        if p.dtype == "float16":
+            x = fn.cast(x, dtype=types.FLOAT16, device=ctx.device)
+        return x
+
+    def apply_torch(self, p: ToDtypeParams, image: Any, args: Args) -> Any:
+        from torchvision.transforms.v2 import functional as F
+
+        return F.to_dtype(image, torch_dtype(p.dtype), scale=p.scale)
+
+    def torchvision(self, p: ToDtypeParams) -> Any:
+        from torchvision.transforms import v2
+
+        return v2.ToDtype(torch_dtype(p.dtype), scale=p.scale)

@@ -11,6 +11,7 @@ user's test session).
 
 from __future__ import annotations
 
+from ..errors import ContractViolation
 from .check import CheckMode, ContractChecker, ValuesMode, check_batch, violations
 from .files import (
     contract_from_yaml,
@@ -33,6 +34,7 @@ __all__ = [
     "BatchContract",
     "CheckMode",
     "ContractChecker",
+    "ContractViolation",
     "Dim",
     "TensorShape",
     "TensorSpec",

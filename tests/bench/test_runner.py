@@ -121,7 +121,7 @@ def test_unsized_iterables_have_no_total() -> None:
     ("kwargs", "message"),
     [({"reps": 0}, "reps"), ({"reps": 1, "warmup": -1}, "warmup")],
 )
-def test_bad_counts(kwargs: dict[str, int], message: str) -> None:
+def test_bad_counts(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_interleaved([Subject("a", [])], **kwargs)
 

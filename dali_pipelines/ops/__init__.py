@@ -9,10 +9,15 @@ from __future__ import annotations
 from . import (  # noqa: F401  (registration side effect)
     center_crop,
     color_jitter,
+    gaussian_blur,
+    grayscale,
     horizontal_flip,
     normalize,
+    pad,
+    random_crop,
     random_resized_crop,
     resize,
+    rotate,
     to_dtype,
     vertical_flip,
 )

@@ -230,3 +230,65 @@ OP_CASES["to_dtype"] = _cases(
         vs_torchvision=True,
     ),
 )
+
+OP_CASES["grayscale"] = _cases(
+    Case("one", ({"op": "grayscale"},), vs_torchvision=True),
+    Case("three", ({"op": "grayscale", "num_output_channels": 3},), vs_torchvision=True),
+    Case(
+        "from_gray_to_three",
+        ({"op": "grayscale", "num_output_channels": 3},),
+        channels=1,
+        vs_torchvision=True,
+    ),
+    Case("float", (F32, {"op": "grayscale"}), max_abs=1e-6, mean_abs=1e-7, vs_torchvision=True),
+)
+OP_CASES["gaussian_blur"] = _cases(
+    Case("default_sigma", ({"op": "gaussian_blur", "kernel_size": 5},)),
+    Case("fixed", ({"op": "gaussian_blur", "kernel_size": 9, "sigma": 2.0},), vs_torchvision=True),
+    Case("aniso_kxy", ({"op": "gaussian_blur", "kernel_size": (11, 3), "sigma": (0.5, 3.0)},)),
+    Case(
+        "gray_small_sigma",
+        ({"op": "gaussian_blur", "kernel_size": 3, "sigma": (0.1, 0.2)},),
+        channels=1,
+    ),
+    Case("float", (F32, {"op": "gaussian_blur", "kernel_size": 7}), max_abs=1e-6, mean_abs=1e-7),
+)
+OP_CASES["pad"] = _cases(
+    Case("int", ({"op": "pad", "padding": 3},), vs_torchvision=True),
+    Case("lr_tb_fill", ({"op": "pad", "padding": (2, 5), "fill": 128},), vs_torchvision=True),
+    Case(
+        "ltrb_rgb_fill",
+        ({"op": "pad", "padding": (1, 2, 3, 4), "fill": (10, 20, 30)},),
+        vs_torchvision=True,
+    ),
+    Case("zero", ({"op": "pad", "padding": 0},), channels=1, vs_torchvision=True),
+    Case("float_fill", (F32, {"op": "pad", "padding": 4, "fill": 0.5}), vs_torchvision=True),
+)
+OP_CASES["random_crop"] = _cases(
+    Case("plain", ({"op": "random_crop", "size": 32},)),
+    Case("padding_fill", ({"op": "random_crop", "size": (40, 30), "padding": 4, "fill": 77},)),
+    Case(
+        "pad_if_needed",
+        ({"op": "random_crop", "size": (70, 130), "pad_if_needed": True, "fill": (1, 2, 3)},),
+    ),
+    Case("ltrb_gray", ({"op": "random_crop", "size": 20, "padding": (0, 3, 6, 1)},), channels=1),
+    Case("whole", ({"op": "random_crop", "size": 64},), sizes=SQUARE, vs_torchvision=True),
+)
+ROT_NN = {"max_abs": 255.0, "mean_abs": 0.05}
+ROT_BILINEAR = {"max_abs": 255.0, "mean_abs": 0.6}
+OP_CASES["rotate"] = _cases(
+    Case("nearest", ({"op": "rotate", "degrees": 45},), **ROT_NN),
+    Case(
+        "bilinear_fill",
+        ({"op": "rotate", "degrees": (-30, 60), "interpolation": "bilinear", "fill": 100},),
+        **ROT_BILINEAR,
+    ),
+    Case("pinned_90", ({"op": "rotate", "degrees": (90, 90)},), vs_torchvision=True),
+    Case(
+        "pinned_bilinear",
+        ({"op": "rotate", "degrees": (17, 17), "interpolation": "bilinear"},),
+        **ROT_BILINEAR,
+        vs_torchvision=True,
+    ),
+    Case("gray", ({"op": "rotate", "degrees": 180},), channels=1, **ROT_NN),
+)

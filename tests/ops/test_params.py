@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dali_pipelines.ops import ChainError, ImageState, get_op, registered_ops
+from dali_pipelines.errors import SpecError
+from dali_pipelines.ops import ChainError, DaliContext, ImageState, get_op, registered_ops
 
 from .cases import OP_CASES
 
@@ -35,6 +36,22 @@ BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
     ("color_jitter", {"hue": (-0.6, 0.1)}, "hue"),
     ("to_dtype", {"dtype": "int32"}, "dtype"),
     ("to_dtype", {"dtype": "float32", "scale": "maybe"}, "scale"),
+    ("grayscale", {"num_output_channels": 2}, "num_output_channels"),
+    ("gaussian_blur", {"kernel_size": 4}, "kernel_size"),
+    ("gaussian_blur", {"kernel_size": (3, 6)}, "kernel_size"),
+    ("gaussian_blur", {"kernel_size": 3, "sigma": (2.0, 1.0)}, "sigma"),
+    ("gaussian_blur", {"kernel_size": 3, "sigma": -1.0}, "sigma"),
+    ("gaussian_blur", {"kernel_size": -3}, "kernel_size"),
+    ("pad", {"padding": -1}, "padding"),
+    ("pad", {"padding": (1, 2, 3)}, "padding"),
+    ("pad", {"padding": 2, "padding_mode": "wrap"}, "padding_mode"),
+    ("random_crop", {"size": -8}, "size"),
+    ("random_crop", {"size": 8, "padding": (1, -1)}, "padding"),
+    ("random_crop", {"size": 8, "padding_mode": "circular"}, "padding_mode"),
+    ("rotate", {"degrees": -10}, "degrees"),
+    ("rotate", {"degrees": (60, 30)}, "degrees"),
+    ("rotate", {"degrees": 10, "interpolation": "bicubic"}, "interpolation"),
+    ("rotate", {"degrees": 10, "fill": (1, 2, 3)}, "fill"),
 ]
 
 NORMALIZED = ImageState(dtype="float32", value_range=(-2.1, 2.6), normalized=True)
@@ -50,6 +67,13 @@ BAD_CHAINS: list[tuple[str, dict[str, Any], ImageState, str]] = [
     ("to_dtype", {"dtype": "uint8", "scale": True}, NORMALIZED, "dtype"),
     ("to_dtype", {"dtype": "uint8"}, NORMALIZED, "dtype"),
     ("to_dtype", {"dtype": "uint8", "scale": True}, ImageState(dtype="float32"), "dtype"),
+    ("grayscale", {}, ImageState(channels=4), "input"),
+    ("gaussian_blur", {"kernel_size": 41}, ImageState(height=16, width=64), "kernel_size"),
+    ("pad", {"padding": 2, "fill": (1, 2)}, ImageState(), "fill"),
+    ("pad", {"padding": 20, "padding_mode": "reflect"}, ImageState(height=20, width=40), "padding"),
+    ("random_crop", {"size": 64}, ImageState(height=48, width=80), "size"),
+    ("random_crop", {"size": 52, "padding": 1}, ImageState(height=48, width=80), "size"),
+    ("random_crop", {"size": 8, "fill": (1, 2)}, ImageState(), "fill"),
 ]
 
 
@@ -124,3 +148,54 @@ def test_to_dtype_states() -> None:
     assert op.infer(raw, ImageState()).value_range == (0.0, 255.0)
     back = op.Params.model_validate({"op": "to_dtype", "dtype": "uint8", "scale": True})
     assert op.infer(back, s) == ImageState()
+
+
+@pytest.mark.parametrize("name", ["pad", "random_crop"])
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric"])
+def test_non_constant_padding_is_valid_but_not_on_dali(name: str, mode: str) -> None:
+    op = get_op(name)
+    p = op.Params.model_validate(
+        {"op": name, "size": 8, "padding": 3, "padding_mode": mode}
+        if name == "random_crop"
+        else {"op": name, "padding": 3, "padding_mode": mode}
+    )
+    expected = (
+        f"{name}.padding_mode: expected 'constant' on the DALI backend, got {mode!r} "
+        "(runs in Python once the hybrid bridge exists)"
+    )
+    assert op.dali_supported(p, "cpu") == expected
+    with pytest.raises(SpecError) as info:
+        op.build_dali(p, None, {}, DaliContext())
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+def test_pad_apply_torch_supports_every_mode(mode: str) -> None:
+    import numpy as np
+    import torch
+    from torchvision.transforms import v2
+
+    op = get_op("pad")
+    p = op.Params.model_validate({"op": "pad", "padding": (1, 2, 3, 4), "padding_mode": mode})
+    img = torch.arange(3 * 6 * 7, dtype=torch.uint8).reshape(3, 6, 7)
+    args, size = op.draw(p, (6, 7), np.random.default_rng(0))
+    out = op.apply_torch(p, img, args)
+    assert tuple(out.shape[-2:]) == size == (12, 11)
+    assert torch.equal(out, v2.Pad([1, 2, 3, 4], padding_mode=mode)(img))
+
+
+def test_random_crop_apply_torch_reflect_matches_torchvision_window() -> None:
+    import numpy as np
+    import torch
+    from torchvision.transforms.v2 import functional as F
+
+    op = get_op("random_crop")
+    p = op.Params.model_validate(
+        {"op": "random_crop", "size": 10, "padding": 3, "padding_mode": "reflect"}
+    )
+    img = torch.arange(3 * 9 * 12, dtype=torch.uint8).reshape(3, 9, 12)
+    args, _ = op.draw(p, (9, 12), np.random.default_rng(3))
+    top, left = (int(v) for v in args["start"])
+    padded = F.pad(img, [3, 3, 3, 3], padding_mode="reflect")
+    expected = padded[:, top + 3 : top + 13, left + 3 : left + 13]
+    assert torch.equal(op.apply_torch(p, img, args), expected)

@@ -111,7 +111,9 @@ def test_args_uniform_across_samples(name: str) -> None:
     for case in OP_CASES[name]:
         p = harness.resolve(case.chain)[-1][1]
         rng = np.random.default_rng(1)
-        draws = [op.draw(p, size, rng)[0] for size in [(40, 50), (120, 90), (64, 64), (33, 97)]]
+        draws = [
+            op.draw(p, size, rng)[0] for size in [(130, 140), (150, 131), (128, 128), (133, 197)]
+        ]
         for k in op.arg_names(p):
             assert len({(d[k].dtype, d[k].shape) for d in draws}) == 1, f"{name}.{k}"
 
@@ -131,3 +133,28 @@ def test_color_jitter_order_is_a_uniform_permutation() -> None:
         f = factors[kinds == kind]
         assert f.min() >= lo - 1e-6 and f.max() <= hi + 1e-6
         assert abs(f.mean() - (lo + hi) / 2) <= 4 * (hi - lo) / math.sqrt(12 * N)
+
+
+def test_rotate_angles_uniform_in_range() -> None:
+    angles = np.array([float(a["angle"]) for a in _draws("rotate", {"degrees": (-30, 60)}, (8, 8))])
+    assert angles.min() >= -30 and angles.max() <= 60
+    assert abs(angles.mean() - 15) <= 4 * 90 / math.sqrt(12 * N)
+    pinned = _draws("rotate", {"degrees": (90, 90)}, (8, 8), n=5)
+    assert all(float(a["angle"]) == 90.0 for a in pinned)
+
+
+def test_gaussian_blur_sigma_in_range() -> None:
+    sig = np.array([float(a["sigma"]) for a in _draws("gaussian_blur", {"kernel_size": 3}, (8, 8))])
+    assert sig.min() >= 0.1 - 1e-6 and sig.max() <= 2.0 + 1e-6
+    assert abs(sig.mean() - 1.05) <= 4 * 1.9 / math.sqrt(12 * N)
+
+
+def test_random_crop_positions_cover_padded_range_uniformly() -> None:
+    draws = _draws("random_crop", {"size": 10, "padding": 2}, (20, 30))
+    tops = np.array([int(a["start"][0]) for a in draws])
+    lefts = np.array([int(a["start"][1]) for a in draws])
+    # Padded 24 x 34: top in [0, 14] and left in [0, 24] of the padded image, i.e. minus 2 here.
+    assert set(np.unique(tops)) == set(range(-2, 13))
+    assert set(np.unique(lefts)) == set(range(-2, 23))
+    counts = np.bincount(tops + 2)
+    assert (np.abs(counts - N / 15) <= 5 * math.sqrt(N / 15)).all()

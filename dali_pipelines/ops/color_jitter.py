@@ -37,7 +37,9 @@ class ColorJitterParams(OpParams):
     op: Literal["color_jitter"] = "color_jitter"
     #: A float ``v`` means the factor range ``[max(0, 1 - v), 1 + v]``; a pair is the range.
     brightness: Factor = None
+    #: Like ``brightness``; blends toward the image's mean grey.
     contrast: Factor = None
+    #: Like ``brightness``; blends toward the pixel's grey.
     saturation: Factor = None
     #: A float ``v`` in [0, 0.5] means ``[-v, v]``; a pair is a range within [-0.5, 0.5].
     hue: float | tuple[float, float] | None = None

@@ -18,6 +18,7 @@ WEIGHTS = (0.2989, 0.587, 0.114)
 
 class GrayscaleParams(OpParams):
     op: Literal["grayscale"] = "grayscale"
+    #: 1 for a single grey channel, 3 to repeat it (keeps RGB-shaped inputs for later ops).
     num_output_channels: Literal[1, 3] = 1
 
 

@@ -17,7 +17,9 @@ from .state import ChainError, ImageState
 
 class NormalizeParams(OpParams):
     op: Literal["normalize"] = "normalize"
+    #: Per-channel mean on the [0, 1] scale (one value for every channel, or one per channel).
     mean: tuple[float, ...] = Field(min_length=1, max_length=3)
+    #: Per-channel standard deviation on the [0, 1] scale, as many values as ``mean``.
     std: tuple[PositiveFloat, ...] = Field(min_length=1, max_length=3)
 
     @model_validator(mode="after")

@@ -27,8 +27,11 @@ from .state import ChainError, ImageState
 
 class PadParams(OpParams):
     op: Literal["pad"] = "pad"
+    #: An int pads every side; (lr, tb) left/right and top/bottom; or (left, top, right, bottom).
     padding: Padding
+    #: Value of the padded pixels: one for every channel, or one per channel (constant mode).
     fill: Fill = 0.0
+    #: Only "constant" runs on DALI; the other modes are torchvision's and run in Python.
     padding_mode: PaddingMode = "constant"
 
 

@@ -33,10 +33,13 @@ class RandomCropParams(OpParams):
     op: Literal["random_crop"] = "random_crop"
     #: Output size: an int gives a square, a pair is (height, width).
     size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    #: Padding before cropping: an int, (lr, tb) or (left, top, right, bottom).
     padding: Padding | None = None
     #: Pad a side shorter than the crop by the missing amount on both ends (torchvision's rule).
     pad_if_needed: bool = False
+    #: Value of the padded pixels: one for every channel, or one per channel (constant mode).
     fill: Fill = 0.0
+    #: Only "constant" runs on DALI; the other modes are torchvision's and run in Python.
     padding_mode: PaddingMode = "constant"
 
     @property

@@ -30,7 +30,9 @@ class RandomResizedCropParams(OpParams):
     scale: tuple[PositiveFloat, PositiveFloat] = (0.08, 1.0)
     #: Range of the crop's aspect ratio (width / height), sampled log-uniformly.
     ratio: tuple[PositiveFloat, PositiveFloat] = (3.0 / 4.0, 4.0 / 3.0)
+    #: Resize filter after the crop (DALI's nearest samples pixel centres: NEAREST_EXACT).
     interpolation: Interpolation = "bilinear"
+    #: Antialias when downscaling (torchvision's default for tensors in v2).
     antialias: bool = True
 
     @field_validator("scale", "ratio")

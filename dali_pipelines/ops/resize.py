@@ -19,9 +19,11 @@ class ResizeParams(OpParams):
     op: Literal["resize"] = "resize"
     #: An int resizes the shorter side (aspect kept); a pair is the exact (height, width).
     size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    #: Resize filter (DALI's nearest samples pixel centres: torchvision's NEAREST_EXACT).
     interpolation: Interpolation = "bilinear"
     #: Cap on the longer side, like torchvision's ``max_size`` (only with an int ``size``).
     max_size: PositiveInt | None = None
+    #: Antialias when downscaling (torchvision's default for tensors in v2).
     antialias: bool = True
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ _EPS = 1e-3  # torchvision's float -> int scaling is x * (max + 1 - eps)
 
 class ToDtypeParams(OpParams):
     op: Literal["to_dtype"] = "to_dtype"
+    #: Target dtype; DALI produces float32 for bfloat16 (the backend casts in torch).
     dtype: Dtype
     #: Rescale values between uint8's [0, 255] and float's [0, 1] (torchvision's ``scale``).
     scale: bool = False

@@ -50,11 +50,12 @@ def make_images(sizes: Sequence[Size], channels: int = 3, seed: int = 0) -> list
     return [make_image(s, channels, rng) for s in sizes]
 
 
-def encode_png(image: np.ndarray) -> np.ndarray:
+def encode(image: np.ndarray, kind: str = "png") -> np.ndarray:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).save(buf, format="PNG")
+    pil = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image)
+    pil.save(buf, format=kind.upper(), **({"quality": 90} if kind == "jpeg" else {}))
     return np.frombuffer(buf.getvalue(), dtype=np.uint8)
 
 
@@ -96,16 +97,21 @@ def run_dali(
     args: Sequence[Sequence[Args]],
     *,
     fused: bool = False,
+    encoding: str | None = None,
 ) -> list[np.ndarray]:
-    """One batch through a DALI CPU pipeline; ``fused`` feeds PNG bytes to the first op's
-    ``build_dali_decode`` instead of decoded pixels."""
+    """One batch through a DALI CPU pipeline.
+
+    ``encoding`` ("png" or "jpeg") feeds encoded bytes that DALI decodes first; ``fused`` then
+    hands them to the first op's ``build_dali_decode`` instead (PNG by default).
+    """
     import nvidia.dali.fn as fn
     from nvidia.dali import pipeline_def
 
     states = infer_states(chain, input_state(images))
     names = [(i, name) for i, (op, p) in enumerate(chain) for name in op.arg_names(p)]
     channels = images[0].shape[2]
-    first = [encode_png(img) for img in images] if fused else list(images)
+    encoding = encoding or ("png" if fused else None)
+    first = [encode(img, encoding) for img in images] if encoding else list(images)
     batches = [first] + [[np.ascontiguousarray(a[i][k]) for a in args] for i, k in names]
 
     @pipeline_def(batch_size=len(images), num_threads=2, device_id=None, prefetch_queue_depth=1)
@@ -113,17 +119,19 @@ def run_dali(
         nodes = fn.external_source(
             source=lambda: batches,
             num_outputs=len(batches),
-            layout=["" if fused else "HWC"] + [""] * len(names),
+            layout=["" if encoding else "HWC"] + [""] * len(names),
             batch=True,
         )
         image = nodes[0]
+        decode = _decoder(image, channels)
+        if encoding and not fused:
+            image = decode("image")
         op_args: list[dict[str, Any]] = [{} for _ in chain]
         for (i, name), node in zip(names, nodes[1:], strict=True):
             op_args[i][name] = node
         for i, (op, p) in enumerate(chain):
             ctx = DaliContext(device="cpu", state=states[i])
             if i == 0 and fused:
-                decode = _png_decoder(image, channels)
                 image = op.build_dali_decode(p, op_args[i], ctx, decode)
                 assert image is not None, f"{op.name} has no fused decode"
             else:
@@ -135,7 +143,7 @@ def run_dali(
     return [np.array(out[i]) for i in range(len(images))]
 
 
-def _png_decoder(encoded: Any, channels: int) -> Any:
+def _decoder(encoded: Any, channels: int) -> Any:
     """The ``decode(kind, **kw)`` hook a backend hands to ``build_dali_decode``."""
     import nvidia.dali.fn as fn
     import nvidia.dali.types as types

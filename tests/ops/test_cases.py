@@ -57,3 +57,11 @@ class TestOpCases:
         fused = harness.run_dali(run.chain, run.images, run.args, fused=True)
         # PNG is lossless: the ROI-decoded path must equal the decoded-then-cropped one.
         assert harness.diff(fused, run.dali).max_abs == 0.0
+
+    def test_fused_jpeg_roi_decode_is_bitwise_full_decode(self, fused_run: CaseRun) -> None:
+        """JPEG ROI decoding (libjpeg-turbo skips rows and MCUs) gives the same pixels as a full
+        decode followed by the same crop: fusing changes speed only."""
+        run = fused_run
+        full = harness.run_dali(run.chain, run.images, run.args, encoding="jpeg")
+        fused = harness.run_dali(run.chain, run.images, run.args, encoding="jpeg", fused=True)
+        assert harness.diff(fused, full).max_abs == 0.0

@@ -114,7 +114,7 @@ def _plan(contract: BatchContract) -> tuple[_TensorPlan, ...]:
 
 @lru_cache(maxsize=1)
 def _torch_dtype_names(torch: Any) -> dict[Any, str]:
-    names = ("bool", "uint8", "int8", "int16", "int32", "int64")
+    names: tuple[str, ...] = ("bool", "uint8", "int8", "int16", "int32", "int64")
     names += ("float16", "bfloat16", "float32", "float64")
     return {getattr(torch, n): n for n in names}
 
@@ -271,8 +271,10 @@ def _check_tensor(
         contiguous, channels_last = _contiguous(x, kind), _channels_last(x, kind)
         ok = contiguous if p.memory_format == "contiguous" else channels_last
         if not ok:
-            got = "contiguous" if contiguous else "channels_last" if channels_last else None
-            got = got or f"strides {_strides(x, kind)}"
+            if contiguous or channels_last:
+                got = "contiguous" if contiguous else "channels_last"
+            else:
+                got = f"strides {_strides(x, kind)}"
             report(f"{p.name}.memory_format: expected {p.memory_format}, got {got}")
     if values == "off" or p.value_range is None:
         return

@@ -24,7 +24,7 @@ from pydantic_core import CoreSchema
 
 from .._model import FrozenModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 TensorDtype = Literal[
     "bool",

@@ -62,13 +62,13 @@ def assert_contract(
 def _source(request: pytest.FixtureRequest) -> str | Path | None:
     param = getattr(request, "param", None)
     if param is not None:
-        return param  # type: ignore[no-any-return]
+        return param
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:
         if len(marker.args) != 1:
             got = len(marker.args)
             raise pytest.UsageError(f"{MARKER} marker: expected one name or path, got {got} args")
-        return marker.args[0]  # type: ignore[no-any-return]
+        return marker.args[0]
     ini = str(request.config.getini(INI)).strip()
     if ini:
         # An ini path means the ini file's folder, as every path in pytest's own options does.

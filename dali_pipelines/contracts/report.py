@@ -100,7 +100,8 @@ contract = load_contract("imagenet_val")
 images = np.zeros((8, 3, 224, 224), dtype=np.float32)
 labels = np.zeros(8, dtype=np.int64)
 check_batch((images, labels), contract, values="full")
-assert violations((images[:, :1], labels[:4]), contract) == [
+gray = np.zeros((8, 1, 224, 224), dtype=np.float32)
+assert violations((gray, labels[:4]), contract) == [
     "images.dims[1]: expected C=3, got 1",
     "labels.dims[0]: expected N=8 (bound by images.dims[0]), got 4",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 try:
@@ -158,17 +159,45 @@ def batches(
 Mutation = Callable[[list[Any]], list[Any]]
 
 
-def _replace(tensors: list[Any], index: int, value: Any) -> list[Any]:
-    return [value if i == index else x for i, x in enumerate(tensors)]
+def _change(tensors: list[Any], *, index: int, change: Callable[[Any], Any]) -> list[Any]:
+    return [change(x) if i == index else x for i, x in enumerate(tensors)]
 
 
-def _cast(x: Any, dtype: str) -> Any:
+def _drop_last(tensors: list[Any]) -> list[Any]:
+    return tensors[:-1]
+
+
+def _add_extra(tensors: list[Any]) -> list[Any]:
+    return [*tensors, tensors[0]]
+
+
+def _constant(x: Any, *, value: Any) -> Any:
+    return value
+
+
+def _add_dim(x: Any) -> Any:
+    return x[None]
+
+
+def _remake(
+    x: Any,
+    *,
+    t: TensorSpec,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    library: Library,
+    cl: bool,
+) -> Any:
+    return _make(t, shape, rng, library, cl)
+
+
+def _cast(x: Any, *, dtype: str) -> Any:
     if isinstance(x, np.ndarray):
         return x.astype(dtype)
     return x.to(getattr(_torch(), dtype))
 
 
-def _restrided(x: Any, t: TensorSpec) -> Any | None:
+def _restrided(x: Any, *, t: TensorSpec) -> Any | None:
     """The same values in a memory order that breaks ``t``, or None when every order fits."""
     kind = "numpy" if isinstance(x, np.ndarray) else "torch"
     if t.memory_format == "channels_last":
@@ -181,7 +210,7 @@ def _restrided(x: Any, t: TensorSpec) -> Any | None:
     return None if _contiguous(y, kind) else y
 
 
-def _out_of_range(x: Any, t: TensorSpec, use_nan: bool) -> Any:
+def _out_of_range(x: Any, *, t: TensorSpec, use_nan: bool) -> Any:
     assert t.value_range is not None
     lo, hi = t.value_range
     bad: float
@@ -199,7 +228,7 @@ def _out_of_range(x: Any, t: TensorSpec, use_nan: bool) -> Any:
 def _as_list(x: Any) -> list[Any]:
     # A real list of the values for small tensors; a token one for large (tolist is slow).
     size = x.size if isinstance(x, np.ndarray) else x.numel()
-    return x.tolist() if size < 4096 else [0.0]  # type: ignore[no-any-return]
+    return x.tolist() if size < 4096 else [0.0]  # type: ignore[no-any-return,unused-ignore]
 
 
 @st.composite
@@ -220,31 +249,24 @@ def _violating(
     # Mutations are grouped by kind and built lazily: a kind is drawn first (so the many dtype
     # variants do not crowd out the rest), and only the drawn one allocates a tensor.
     kinds: dict[str, list[tuple[str, Mutation]]] = {
-        "count": [
-            ("a tensor missing", lambda ts: ts[:-1]),
-            ("an extra tensor", lambda ts: [*ts, ts[0]]),
-        ]
+        "count": [("a tensor missing", _drop_last), ("an extra tensor", _add_extra)]
     }
 
-    def add(kind: str, label: str, mutation: Mutation) -> None:
-        kinds.setdefault(kind, []).append((label, mutation))
+    def add(kind: str, label: str, index: int, change: Callable[[Any], Any]) -> None:
+        kinds.setdefault(kind, []).append((label, partial(_change, index=index, change=change)))
 
     present = [s for s, y in zip(specs, tensors, strict=True) if y is not None]
     for i, (t, x) in enumerate(zip(specs, tensors, strict=True)):
         if x is None:
-            add("type", f"{t.name} a list", lambda ts, i=i: _replace(ts, i, [1, 2]))
+            add("type", f"{t.name} a list", i, partial(_constant, value=[1, 2]))
             continue
         if not t.nullable:
-            add("type", f"{t.name} None", lambda ts, i=i: _replace(ts, i, None))
-        add("type", f"{t.name} a list", lambda ts, i=i: _replace(ts, i, _as_list(ts[i])))
-        add("ndim", f"{t.name} one dim more", lambda ts, i=i: _replace(ts, i, ts[i][None]))
+            add("type", f"{t.name} None", i, partial(_constant, value=None))
+        add("type", f"{t.name} a list", i, _as_list)
+        add("ndim", f"{t.name} one dim more", i, _add_dim)
         for dtype in _OTHER_DTYPES:
             if dtype != t.dtype:
-                add(
-                    "dtype",
-                    f"{t.name} {dtype}",
-                    lambda ts, i=i, d=dtype: _replace(ts, i, _cast(ts[i], d)),
-                )
+                add("dtype", f"{t.name} {dtype}", i, partial(_cast, dtype=dtype))
         for k, d in enumerate(t.dims):
             shared = (
                 d.name is not None and sum(e.name == d.name for s in present for e in s.dims) > 1
@@ -254,27 +276,14 @@ def _violating(
             shape = list(x.shape)
             shape[k] += 1
             cl = t.memory_format == "channels_last"
-            add(
-                "dims",
-                f"{t.name}.dims[{k}] = {shape[k]}",
-                lambda ts, i=i, t=t, sh=tuple(shape), cl=cl: _replace(
-                    ts, i, _make(t, sh, rng, library, cl)
-                ),
-            )
-        if t.memory_format != "any" and _restrided(x, t) is not None:
-            add(
-                "memory",
-                f"{t.name} strides",
-                lambda ts, i=i, t=t: _replace(ts, i, _restrided(ts[i], t)),
-            )
+            remake = partial(_remake, t=t, shape=tuple(shape), rng=rng, library=library, cl=cl)
+            add("dims", f"{t.name}.dims[{k}] = {shape[k]}", i, remake)
+        if t.memory_format != "any" and _restrided(x, t=t) is not None:
+            add("memory", f"{t.name} strides", i, partial(_restrided, t=t))
         if values and _plan(contract)[i].value_range is not None:
             for nan in (False, True) if t.dtype in FLOAT_DTYPES else (False,):
                 label = f"{t.name} {'nan' if nan else 'out of range'}"
-                add(
-                    "values",
-                    label,
-                    lambda ts, i=i, t=t, n=nan: _replace(ts, i, _out_of_range(ts[i], t, n)),
-                )
+                add("values", label, i, partial(_out_of_range, t=t, use_nan=nan))
     options = kinds[draw(st.sampled_from(sorted(kinds)))]
     label, mutate = draw(st.sampled_from(options))
     note(f"violation: {label} (symbols {sizes})")

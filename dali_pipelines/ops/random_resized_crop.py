@@ -71,6 +71,8 @@ def rrc_window(
         h, w = height, round(height * max(ratio))
     else:
         w, h = width, height
+    # torchvision can round a side of a tiny image to 0 here and then fails; keep 1 pixel.
+    h, w = max(h, 1), max(w, 1)
     return (height - h) // 2, (width - w) // 2, h, w
 
 

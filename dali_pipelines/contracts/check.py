@@ -215,10 +215,23 @@ def _sample(x: Any, kind: str, values: ValuesMode, offset: int) -> tuple[Any, st
     return x, ""
 
 
+#: Up to this many elements, a CPU tensor's min/max runs in NumPy on the calling thread.
+SMALL_SAMPLE = 1 << 18
+
+
 def _min_max(x: Any, kind: str) -> tuple[float, float]:
     if kind == "numpy":
+        if x.size <= SMALL_SAMPLE:
+            x = np.ascontiguousarray(x)
         return float(x.min()), float(x.max())
     torch = sys.modules["torch"]
+    if x.device.type == "cpu" and x.dtype != torch.bfloat16 and x.numel() <= SMALL_SAMPLE:
+        # torch splits reductions over its intra-op threads; on a loaded machine (DALI's
+        # threads busy) waiting for a descheduled helper thread costs milliseconds for work of
+        # microseconds. Strided and first-sample checks are small: keep them on this thread.
+        # One strided gather into a compact copy, then two passes that stay in cache.
+        arr = np.ascontiguousarray(x.detach().numpy())
+        return float(arr.min()), float(arr.max())
     lo, hi = torch.aminmax(x)
     # One transfer instead of two on GPU.
     out = torch.stack((lo, hi)).double().tolist()

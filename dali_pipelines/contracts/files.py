@@ -9,9 +9,8 @@ The reviewed files live in the repository's top-level ``contracts/``. The packag
 from __future__ import annotations
 
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -20,6 +19,9 @@ from ..errors import RegistryError, SpecError
 from ..spec.io import SpecLike, load_spec
 from .infer import DeviceName, infer_contract
 from .model import BatchContract
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; importlib.resources.abc is Python >= 3.11
+    from importlib.resources.abc import Traversable
 
 SUFFIX = ".yaml"
 HEADER = (

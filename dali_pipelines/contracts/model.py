@@ -177,8 +177,9 @@ class TensorSpec(FrozenModel):
             raise ValueError(f"memory_format: expected 4 dims for channels_last, got {self.ndim}")
         if self.value_range is not None:
             lo, hi = self.value_range
-            if math.isnan(lo) or math.isnan(hi) or lo > hi:
-                raise ValueError(f"value_range: expected lo <= hi, got {self.value_range}")
+            # Finite: files are YAML and JSON, and JSON has no infinity.
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise ValueError(f"value_range: expected finite lo <= hi, got {self.value_range}")
         return self
 
     @classmethod

@@ -77,6 +77,7 @@ def _values(t: TensorSpec, shape: tuple[int, ...], rng: np.random.Generator) -> 
         return rng.random(shape) < 0.5
     if t.dtype in FLOAT_DTYPES:
         lo, hi = t.value_range if t.value_range is not None else (-3.0, 3.0)
+        lo, hi = max(lo, -6e4), min(hi, 6e4)  # stay finite in float16 (max 65504)
         out = rng.uniform(lo, hi, shape)
         if out.size >= 2:  # the bounds themselves are legal values
             out.flat[0], out.flat[-1] = lo, hi
@@ -117,11 +118,12 @@ def _tensors(
         if t.nullable and draw(st.booleans()):
             out.append(None)
             continue
+        # Named dims (symbols and named fixed sizes) take their bound size; * draws its own.
         shape = tuple(
-            d.size
-            if d.name is None and d.size is not None
-            else sizes[d.name]
+            sizes[d.name]
             if d.name is not None
+            else d.size
+            if d.size is not None
             else draw(st.integers(1, max_side))
             for d in t.dims
         )

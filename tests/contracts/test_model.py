@@ -90,8 +90,11 @@ def test_tensor_spec_validation_messages():
     assert _error(memory_format="channels_last") == (
         "Value error, memory_format: expected 4 dims for channels_last, got 2"
     )
-    assert (
-        _error(value_range=[1, 0]) == "Value error, value_range: expected lo <= hi, got (1.0, 0.0)"
+    assert _error(value_range=[1, 0]) == (
+        "Value error, value_range: expected finite lo <= hi, got (1.0, 0.0)"
+    )
+    assert _error(value_range=[0, "inf"]) == (
+        "Value error, value_range: expected finite lo <= hi, got (0.0, inf)"
     )
     assert _error(extra=1) == "Extra inputs are not permitted"
     assert _error(dtype="float8").startswith("Input should be ")

@@ -2,7 +2,9 @@
 
     python benchmarks/soak_rss.py [--data DIR] [--epochs 20] [--n 512]
 
-Exit code 1 when the growth exceeds the limit. Uses the demo data (made once) by default.
+Exit code 1 when the growth exceeds the limit. Uses the demo data (made once) by default. The
+script restarts itself with the allocator settings of ``dali_pipelines.loader.memory`` (what we
+recommend for long runs); ``--default-malloc`` measures glibc's defaults instead.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=float, default=0.05)
+    parser.add_argument("--default-malloc", action="store_true")
     args = parser.parse_args(argv)
+    if not args.default_malloc:
+        from dali_pipelines.loader.memory import reexec_with_malloc_env
+
+        reexec_with_malloc_env()
 
     from dali_pipelines import DataLoader, ImageFolder
 

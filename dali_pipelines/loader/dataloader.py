@@ -21,7 +21,6 @@ from ..plan import Plan, make_plan
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .distributed import resolve_placement
-from .memory import tune_malloc
 from .order import EpochOrder
 
 STATE_VERSION = 1
@@ -170,7 +169,6 @@ class DataLoader:
                 seed=(self.seed * 1_000_003 + self.placement.rank) % (2**31),
                 prefetch_queue_depth=self.prefetch_queue_depth,
             )
-            tune_malloc()
             return DaliRunner(self.dataset, self.plan, options, self.output_device)
         from ..backends.reference import ReferenceRunner
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..errors import ContractViolation
 from .check import CheckMode, ContractChecker, ValuesMode, check_batch, violations
-from .files import (
+from .store import (
     contract_from_yaml,
     contract_to_yaml,
     diff_contracts,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ..spec import registered_strategies
-    from .files import write_contract_file
+    from .store import write_contract_file
     from .report import DOCS_PATH, render_docs, run_check, write_docs
 
     parser = argparse.ArgumentParser(prog="python -m dali_pipelines.contracts")

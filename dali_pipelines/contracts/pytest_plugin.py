@@ -49,7 +49,7 @@ def assert_contract(
     __tracebackhide__ = True  # the failure points at the test's line, not at this helper
     from ..errors import ContractViolation
     from .check import violations
-    from .files import load_contract
+    from .store import load_contract
 
     loaded = load_contract(contract)
     errors = violations(batch, loaded, values=values)
@@ -80,7 +80,7 @@ def _source(request: pytest.FixtureRequest) -> str | Path | None:
 @pytest.fixture
 def batch_contract(request: pytest.FixtureRequest) -> BatchContract:
     """The contract named by the test's marker, indirect parameter, or the ini option."""
-    from .files import load_contract
+    from .store import load_contract
 
     source = _source(request)
     if source is None:

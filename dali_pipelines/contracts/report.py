@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DaliPipelinesError
 from ..spec.io import SpecLike, load_spec
-from .files import diff_contracts, load_contract, shipped_contracts
+from .store import diff_contracts, load_contract, shipped_contracts
 from .infer import DeviceName, infer_contract
 from .model import BatchContract, TensorSpec
 

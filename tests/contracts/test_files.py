@@ -20,7 +20,7 @@ from dali_pipelines.contracts import (
     shipped_contracts,
     write_contract_file,
 )
-from dali_pipelines.contracts.files import contract_dir
+from dali_pipelines.contracts.store import contract_dir
 from dali_pipelines.errors import RegistryError, SpecError
 from dali_pipelines.spec import registered_strategies
 

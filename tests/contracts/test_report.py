@@ -108,7 +108,7 @@ def test_module_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
 
 def test_write_regenerates_identical_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # Point the writer at a scratch folder: the reviewed files are not touched by tests.
-    monkeypatch.setattr("dali_pipelines.contracts.files.contract_dir", lambda: tmp_path)
+    monkeypatch.setattr("dali_pipelines.contracts.store.contract_dir", lambda: tmp_path)
     assert main(["write", "imagenet_val"]) == 0
     written = (tmp_path / "imagenet_val.yaml").read_text(encoding="utf-8")
     assert written == contract_to_yaml(load_contract("imagenet_val"))

@@ -13,14 +13,6 @@ from __future__ import annotations
 
 from ..errors import ContractViolation
 from .check import CheckMode, ContractChecker, ValuesMode, check_batch, violations
-from .store import (
-    contract_from_yaml,
-    contract_to_yaml,
-    diff_contracts,
-    load_contract,
-    shipped_contracts,
-    write_contract_file,
-)
 from .infer import infer_contract
 from .model import (
     BatchContract,
@@ -28,6 +20,14 @@ from .model import (
     TensorShape,
     TensorSpec,
     contract_json_schema,
+)
+from .store import (
+    contract_from_yaml,
+    contract_to_yaml,
+    diff_contracts,
+    load_contract,
+    shipped_contracts,
+    write_contract_file,
 )
 
 __all__ = [

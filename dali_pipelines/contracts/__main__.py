@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ..spec import registered_strategies
-    from .store import write_contract_file
     from .report import DOCS_PATH, render_docs, run_check, write_docs
+    from .store import write_contract_file
 
     parser = argparse.ArgumentParser(prog="python -m dali_pipelines.contracts")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import DaliPipelinesError
 from ..spec.io import SpecLike, load_spec
-from .store import diff_contracts, load_contract, shipped_contracts
 from .infer import DeviceName, infer_contract
 from .model import BatchContract, TensorSpec
+from .store import diff_contracts, load_contract, shipped_contracts
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from rich.console import Console

@@ -118,21 +118,48 @@ def test_args_uniform_across_samples(name: str) -> None:
             assert len({(d[k].dtype, d[k].shape) for d in draws}) == 1, f"{name}.{k}"
 
 
+def _jitter_steps(args: dict) -> list[tuple[int, float]]:
+    """The (kind, factor) sequence a color_jitter draw applies, identity padding dropped."""
+    steps = [(int(k), float(f)) for k, f in args.get("pre", ())]
+    if "hue" in args:
+        steps.append((3, float(args["hue"])))
+        steps += [(int(k), float(f)) for k, f in args.get("post", ())]
+    return [(k, f) for k, f in steps if k != -1]
+
+
 def test_color_jitter_order_is_a_uniform_permutation() -> None:
     params = {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}
     draws = _draws("color_jitter", params, (32, 32))
-    orders = [tuple(int(k) for k in a["slots"][:, 0]) for a in draws]
+    for a in draws:  # fixed shapes: 3 linear slots before and after the single hue step
+        assert a["pre"].shape == a["post"].shape == (3, 2) and a["hue"].shape == ()
+    orders = [tuple(k for k, _ in _jitter_steps(a)) for a in draws]
     assert all(sorted(o) == [0, 1, 2, 3] for o in orders)
     counts = np.unique(np.array(orders), axis=0, return_counts=True)[1]
     assert len(counts) == 24
     expected = N / 24
     assert (np.abs(counts - expected) <= 5 * math.sqrt(expected)).all()
-    factors = np.array([a["slots"][:, 1] for a in draws])
-    kinds = np.array([a["slots"][:, 0] for a in draws]).astype(int)
+    steps = [step for a in draws for step in _jitter_steps(a)]
     for kind, (lo, hi) in enumerate([(0.6, 1.4), (0.6, 1.4), (0.6, 1.4), (-0.1, 0.1)]):
-        f = factors[kinds == kind]
+        f = np.array([v for k, v in steps if k == kind])
+        assert len(f) == N
         assert f.min() >= lo - 1e-6 and f.max() <= hi + 1e-6
         assert abs(f.mean() - (lo + hi) / 2) <= 4 * (hi - lo) / math.sqrt(12 * N)
+
+
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"brightness": 0.4}, ("pre",)),
+        ({"hue": 0.2}, ("hue",)),
+        ({"contrast": 0.3, "hue": 0.2}, ("pre", "post", "hue")),
+        ({"brightness": (1.0, 1.0)}, ()),
+    ],
+)
+def test_color_jitter_arg_names(params: dict, names: tuple[str, ...]) -> None:
+    op = get_op("color_jitter")
+    p = op.Params.model_validate({"op": "color_jitter", **params})
+    assert op.arg_names(p) == names
+    assert tuple(op.draw(p, (8, 8), np.random.default_rng(0))[0]) == names
 
 
 def test_rotate_angles_uniform_in_range() -> None:

@@ -36,7 +36,8 @@ def _packaged() -> Traversable:
 
 def contract_dir() -> Path:
     """Where shipped contract files are written: the checkout's ``contracts/`` when there is one."""
-    return Path(__file__).resolve().parent / "files"
+    # Resolved through the symlink, so messages show the reviewed file's real path.
+    return (Path(__file__).resolve().parent / "files").resolve()
 
 
 def shipped_contracts() -> list[str]:

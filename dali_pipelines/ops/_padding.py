@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import NonNegativeInt
 
 from ..errors import SpecError
+from .state import ImageState
 
 #: An int pads every side; (lr, tb) pads left/right and top/bottom; or (left, top, right, bottom).
 Padding = (
@@ -34,11 +35,22 @@ def fill_values(fill: Fill) -> float | list[float]:
     return float(fill) if not isinstance(fill, tuple) else [float(v) for v in fill]
 
 
-def check_fill(fill: Fill, channels: int) -> str | None:
-    """Why ``fill`` does not fit an image of ``channels``, or ``None``."""
+def check_fill(fill: Fill | float, channels: int, integer: bool) -> str | None:
+    """Why ``fill`` does not fit the image, or ``None``. torch refuses a uint8 fill outside
+    [0, 255] (DALI would saturate it); fractions truncate on both backends."""
     if isinstance(fill, tuple) and len(fill) not in (1, channels):
         return f"1 or {channels} values (image channels)"
+    values = fill if isinstance(fill, tuple) else (fill,)
+    if integer and any(not 0.0 <= v <= 255.0 for v in values):
+        return "values in [0, 255] for a uint8 image"
     return None
+
+
+def with_fill(state: ImageState, fill: Fill | float) -> ImageState:
+    """The fill's values join the image's value range (a normalized image padded with 0)."""
+    values = fill if isinstance(fill, tuple) else (fill,)
+    lo, hi = state.value_range
+    return state.model_copy(update={"value_range": (min(lo, *values), max(hi, *values))})
 
 
 def check_mode_dali(op: str, mode: str) -> str | None:

@@ -19,6 +19,7 @@ from ._padding import (
     ltrb,
     reflect_limit,
     require_constant,
+    with_fill,
 )
 from ._window import dali_slice, window_args
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -44,26 +45,18 @@ class Pad(Op[PadParams]):
     tolerance = "exact (constant mode; other modes have no DALI builder)"
 
     def infer(self, p: PadParams, state: ImageState) -> ImageState:
-        reason = check_fill(p.fill, state.channels)
+        reason = check_fill(p.fill, state.channels, not state.is_float)
         if reason:
             raise ChainError("fill", reason, p.fill)
         left, top, right, bottom = ltrb(p.padding)
+        out = with_fill(state, p.fill) if p.padding_mode == "constant" else state
         fixed = state.fixed_size
         if fixed is None:
-            return state.with_size(None, None)
+            return out.with_size(None, None)
         reason = reflect_limit(p.padding_mode, (left, top, right, bottom), fixed)
         if reason:
             raise ChainError("padding", reason, p.padding)
-        out = state.with_size(fixed[0] + top + bottom, fixed[1] + left + right)
-        if p.padding_mode == "constant":
-            # The fill joins the image's values (clipped by the uint8 cast).
-            fills = [p.fill] if not isinstance(p.fill, tuple) else list(p.fill)
-            lo, hi = state.value_range
-            lo, hi = min(lo, *fills), max(hi, *fills)
-            if not state.is_float:
-                lo, hi = max(lo, 0.0), min(hi, 255.0)
-            out = out.model_copy(update={"value_range": (lo, hi)})
-        return out
+        return out.with_size(fixed[0] + top + bottom, fixed[1] + left + right)
 
     def dali_supported(self, p: PadParams, device: str) -> str | None:
         return check_mode_dali(self.name, p.padding_mode)

@@ -23,6 +23,7 @@ from ._padding import (
     ltrb,
     reflect_limit,
     require_constant,
+    with_fill,
 )
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -72,7 +73,7 @@ class RandomCrop(Op[RandomCropParams]):
     tolerance = "exact (constant padding; other modes have no DALI builder)"
 
     def infer(self, p: RandomCropParams, state: ImageState) -> ImageState:
-        reason = check_fill(p.fill, state.channels)
+        reason = check_fill(p.fill, state.channels, not state.is_float)
         if reason:
             raise ChainError("fill", reason, p.fill)
         fixed = state.fixed_size
@@ -84,14 +85,8 @@ class RandomCrop(Op[RandomCropParams]):
             if reason:
                 raise ChainError("padding", reason, p.padding)
         out = state.with_size(*p.out_size)
-        if p.padding is not None or p.pad_if_needed:
-            fills = [p.fill] if not isinstance(p.fill, tuple) else list(p.fill)
-            lo, hi = state.value_range
-            lo, hi = min(lo, *fills), max(hi, *fills)
-            if not state.is_float:
-                lo, hi = max(lo, 0.0), min(hi, 255.0)
-            out = out.model_copy(update={"value_range": (lo, hi)})
-        return out
+        padded = p.padding is not None or p.pad_if_needed
+        return with_fill(out, p.fill) if padded and p.padding_mode == "constant" else out
 
     def dali_supported(self, p: RandomCropParams, device: str) -> str | None:
         return check_mode_dali(self.name, p.padding_mode)

@@ -16,8 +16,9 @@ import numpy as np
 from pydantic import NonNegativeFloat, field_validator
 
 from ._dali import interp_type, tv_interpolation
+from ._padding import check_fill, with_fill
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
-from .state import ImageState
+from .state import ChainError, ImageState
 
 
 class RotateParams(OpParams):
@@ -56,9 +57,10 @@ class Rotate(Op[RotateParams]):
     )
 
     def infer(self, p: RotateParams, state: ImageState) -> ImageState:
-        lo, hi = state.value_range
-        fill = min(max(p.fill, 0.0), 255.0) if not state.is_float else p.fill
-        return state.model_copy(update={"value_range": (min(lo, fill), max(hi, fill))})
+        reason = check_fill(p.fill, state.channels, not state.is_float)
+        if reason:
+            raise ChainError("fill", reason, p.fill)
+        return with_fill(state, p.fill)
 
     def arg_names(self, p: RotateParams) -> tuple[str, ...]:
         return ("angle",)

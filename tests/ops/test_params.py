@@ -74,6 +74,9 @@ BAD_CHAINS: list[tuple[str, dict[str, Any], ImageState, str]] = [
     ("random_crop", {"size": 64}, ImageState(height=48, width=80), "size"),
     ("random_crop", {"size": 52, "padding": 1}, ImageState(height=48, width=80), "size"),
     ("random_crop", {"size": 8, "fill": (1, 2)}, ImageState(), "fill"),
+    ("random_crop", {"size": 8, "padding": 1, "fill": 256}, ImageState(), "fill"),
+    ("pad", {"padding": 1, "fill": (0, -1, 0)}, ImageState(), "fill"),
+    ("rotate", {"degrees": 10, "fill": 300}, ImageState(), "fill"),
 ]
 
 
@@ -199,3 +202,16 @@ def test_random_crop_apply_torch_reflect_matches_torchvision_window() -> None:
     padded = F.pad(img, [3, 3, 3, 3], padding_mode="reflect")
     expected = padded[:, top + 3 : top + 13, left + 3 : left + 13]
     assert torch.equal(op.apply_torch(p, img, args), expected)
+
+
+def test_fill_joins_the_value_range() -> None:
+    """A normalized float image padded (or rotated in) with 0 keeps 0 in its value range."""
+    state = ImageState(dtype="float32", value_range=(0.2, 0.9))
+    for name, params in [
+        ("pad", {"padding": 2, "fill": 0.0}),
+        ("random_crop", {"size": 4, "padding": 1, "fill": 0.0}),
+        ("rotate", {"degrees": 5, "fill": 0.0}),
+    ]:
+        op = get_op(name)
+        out = op.infer(op.Params.model_validate({"op": name, **params}), state)
+        assert out.value_range == (0.0, 0.9), name

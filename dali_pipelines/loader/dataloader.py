@@ -15,6 +15,7 @@ from typing import Any, Literal
 import torch
 
 from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
+from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderStateError
 from ..plan import Plan, make_plan
@@ -66,6 +67,7 @@ class DataLoader:
         world_size: int | None = None,
         even_batches: bool = True,
         prefetch_queue_depth: int = 2,
+        check: CheckMode = "first",
     ):
         if spec is None:
             raise DaliPipelinesError(
@@ -100,6 +102,14 @@ class DataLoader:
         self._active: tuple[int, int] | None = None
         self.sampler = _Sampler(self)
         self._check_output_fixed()
+        classes = getattr(dataset, "classes", None)
+        #: What every batch is: inferred from the spec before the first batch runs.
+        self.contract: BatchContract = infer_contract(
+            self.spec,
+            device="cuda" if self.device == "gpu" else "cpu",
+            num_classes=len(classes) if classes else None,
+        )
+        self._checker = ContractChecker(self.contract, check=check)
 
     # -- configuration -----------------------------------------------------------------------
     def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
@@ -168,6 +178,9 @@ class DataLoader:
                 # DALI's own seed only matters for ops that draw internally; ours draw in Python.
                 seed=(self.seed * 1_000_003 + self.placement.rank) % (2**31),
                 prefetch_queue_depth=self.prefetch_queue_depth,
+                # DALI checks every iteration's outputs against these (cheap, in C++).
+                output_dtype=self.contract.tensor("images").dtype,
+                output_ndim=self.contract.tensor("images").sample_ndim,
             )
             return DaliRunner(self.dataset, self.plan, options, self.output_device)
         from ..backends.reference import ReferenceRunner
@@ -205,11 +218,13 @@ class DataLoader:
         self._epoch, self._resume_batch = epoch + 1, 0
         batches = self._order.batches(epoch)
         self._active = (epoch, start)
+        self._checker.start_epoch(epoch)
         for images, labels, _indices in self._runner.epoch(epoch, batches, start):
             if self.pin_memory and images.device.type == "cpu":
                 images, labels = images.pin_memory(), labels.pin_memory()
             if self.output_device is not None:
                 labels = labels.to(self.output_device, non_blocking=True)
+            self._checker((images, labels))
             self._active = (epoch, self._active[1] + 1)
             yield images, labels
         self._active = None

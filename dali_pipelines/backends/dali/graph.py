@@ -9,7 +9,7 @@ transpose and cast in one ``crop_mirror_normalize``).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...ops._dali import dali_dtype
@@ -26,6 +26,9 @@ class GraphOptions:
     device_id: int | None = None
     seed: int = 0
     prefetch_queue_depth: int = 2
+    #: The images' dtype and per-sample ndim from the contract; DALI verifies them per iteration.
+    output_dtype: str | None = None
+    output_ndim: int | None = None
 
 
 def _decode(encoded: Any, kind: str, *, device: str, color: str, **kwargs: Any) -> Any:
@@ -83,7 +86,17 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
     device = options.device
     decode_device = "mixed" if device == "gpu" else "cpu"
 
+    checks: dict[str, Any] = {}
+    if options.output_dtype is not None and options.output_ndim is not None:
+        from nvidia.dali import types
+
+        checks = {
+            "output_dtype": [dali_dtype(options.output_dtype), types.INT64, types.INT64],
+            "output_ndim": [options.output_ndim, 0, 0],
+        }
+
     @pipeline_def(
+        **checks,
         batch_size=options.batch_size,
         num_threads=options.num_threads,
         device_id=options.device_id,
@@ -139,9 +152,3 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
 def _fusable(plan: Plan) -> bool:
     # A fused output op writes the final dtype directly; uint8 output has its own path.
     return plan.spec.output.dtype != "uint8"
-
-
-def with_device(
-    options: GraphOptions, device: Literal["cpu", "gpu"], device_id: int | None
-) -> GraphOptions:
-    return replace(options, device=device, device_id=device_id)

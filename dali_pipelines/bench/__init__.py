@@ -1,14 +1,17 @@
-"""Benchmarks: time loaders on the same data, report images/s, compare against a baseline.
+"""Benchmarks: time loaders on the same data, report images/s, compare against baselines.
 
 Layers (each usable alone): :mod:`.runner` times iterables of batches; :mod:`.report` holds the
 versioned report model and its JSON file; :mod:`.env` records the machine and dataset;
-:mod:`.compare` builds the loaders of the loader mode; :mod:`.render` draws progress and tables.
-Nothing else in the package imports this one.
+:mod:`.loaders` names the contenders (:mod:`.tvio` is the torchvision.io baseline);
+:mod:`.train` is train mode's step and ideal; :mod:`.compare` runs points and sweeps;
+:mod:`.render`, :mod:`.markdown` and :mod:`.plot` present a report. Nothing else in the package
+imports this one.
 """
 
 from __future__ import annotations
 
-from .compare import LOADERS, register_loader, run_loader_bench
+from .compare import parse_sweep, planned_epochs, run_bench
+from .loaders import LOADERS, register_loader
 from .report import (
     SCHEMA_VERSION,
     BenchConfig,
@@ -32,10 +35,12 @@ __all__ = [
     "LoaderResult",
     "Observer",
     "Subject",
+    "parse_sweep",
+    "planned_epochs",
     "read_report",
     "register_loader",
+    "run_bench",
     "run_interleaved",
-    "run_loader_bench",
     "time_epoch",
     "touch_batch",
     "write_report",

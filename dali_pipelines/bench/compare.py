@@ -1,105 +1,115 @@
-"""Loader mode: the DALI loader against the torchvision reference on the same data and spec.
+"""Runs a benchmark: every loader on the same data and spec, interleaved, per configuration.
 
-Loaders are looked up by name in :data:`LOADERS`, so another contender (a torchvision.io
-baseline, a GPU variant) is one :func:`register_loader` call away, and shows up in the report's
-``others``. Both loaders are built before timing and kept alive across reps: persistent workers
-and a built DALI pipeline are what a training job has after its first epoch.
+A *point* is one configuration (batch size, threads): all loaders are built, warmed up, then
+timed with interleaved reps (:func:`run_interleaved`), so drift on a shared machine hits them
+alike and speedups are ratios of medians measured in the same run. The headline point is the
+configuration asked for; ``sweep`` varies one parameter at a time around it.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..data import ImageFolder
+from ..data.source import SampleSource
 from ..spec import PipelineSpec, load_spec
-from .env import collect_env, dataset_info
-from .report import BenchConfig, BenchReport, LoaderResult, loader_result, speedup
-from .runner import Observer, Subject, run_interleaved
+from .env import collect_env, dataset_info, load_average
+from .loaders import LOADERS, loader_device, loader_names, resolved_device
+from .report import (
+    BASELINE_LOADER,
+    DALI_LOADER,
+    BenchConfig,
+    BenchReport,
+    LoaderResult,
+    PointResult,
+    SweepPoint,
+    TrainInfo,
+    loader_result,
+    speedup,
+)
+from .runner import Observer, Subject, run_interleaved, time_epoch, touch_batch
 
-#: Builds a loader (anything iterable over batches, ideally with len/set_epoch/close).
-LoaderFactory = Callable[[ImageFolder, PipelineSpec, BenchConfig], Any]
-
-
-@dataclass(frozen=True)
-class LoaderChoice:
-    name: str
-    backend: str  # what the report records as the backend
-    build: LoaderFactory
-
-
-LOADERS: dict[str, LoaderChoice] = {}
-
-
-def register_loader(name: str, backend: str) -> Callable[[LoaderFactory], LoaderFactory]:
-    """Decorator: make a loader factory available to the benchmark under ``name``."""
-
-    def wrap(factory: LoaderFactory) -> LoaderFactory:
-        if name in LOADERS:
-            raise ValueError(f"bench loader {name!r} is already registered")
-        LOADERS[name] = LoaderChoice(name, backend, factory)
-        return factory
-
-    return wrap
+#: Parameters ``--sweep`` can vary, as spelled on the command line -> BenchConfig field.
+SWEEPABLE = {"threads": "threads", "batch_size": "batch_size", "batch-size": "batch_size"}
+IDEAL = "ideal"
 
 
-def _dataloader(backend: str) -> LoaderFactory:
-    def build(dataset: ImageFolder, spec: PipelineSpec, config: BenchConfig) -> Any:
-        from ..loader import DataLoader
+def parse_sweep(items: Sequence[str]) -> dict[str, list[int]]:
+    """``["threads=1,2", "batch_size=32,64"]`` -> ``{"threads": [1, 2], "batch_size": [32, 64]}``.
 
-        # Same threads for DALI as workers for the reference (which uses persistent workers):
-        # equal CPU budgets, as a user switching loaders would configure them.
-        return DataLoader(
-            dataset,
-            spec,
-            batch_size=config.batch_size,
-            shuffle=config.shuffle,
-            drop_last=config.drop_last,
-            seed=config.seed,
-            num_threads=config.threads,
-            device=config.device,  # type: ignore[arg-type]
-            backend=backend,  # type: ignore[arg-type]
-        )
-
-    return build
-
-
-register_loader("dali", "dali")(_dataloader("dali"))
-register_loader("reference", "reference")(_dataloader("reference"))
-
-DALI_LOADER = "dali"
-BASELINE_LOADER = "reference"
+    Each parameter is varied alone around the headline configuration (not a grid).
+    """
+    sweep: dict[str, list[int]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        field = SWEEPABLE.get(name.strip())
+        if not sep or field is None:
+            raise ValueError(
+                f"sweep: expected PARAM=V1,V2 with PARAM in threads, batch_size, got {item!r}"
+            )
+        try:
+            numbers = [int(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"sweep: expected integers after {name}=, got {values!r}") from None
+        if not numbers or min(numbers) < 1:
+            raise ValueError(f"sweep: expected positive integers after {name}=, got {values!r}")
+        sweep[field] = list(dict.fromkeys(numbers))
+    return sweep
 
 
-def run_loader_bench(
-    root: str | os.PathLike[str],
+def _points(config: BenchConfig) -> list[tuple[str, int, BenchConfig]]:
+    return [
+        (param, value, config.model_copy(update={param: value}))
+        for param, values in config.sweep.items()
+        for value in values
+    ]
+
+
+def _key(config: BenchConfig) -> tuple[int, int]:
+    return config.threads, config.batch_size
+
+
+def planned_epochs(config: BenchConfig) -> int:
+    """Epochs the run will go through (for an overall progress bar)."""
+    subjects = len(loader_names(config)) + (1 if config.mode == "train" else 0)
+    per_point = subjects * (config.warmup + config.reps) + (1 if config.mode == "train" else 0)
+    points = {_key(config)} | {_key(c) for _p, _v, c in _points(config)}
+    return per_point * len(points)
+
+
+def _classes(dataset: SampleSource) -> int:
+    classes = getattr(dataset, "classes", None)
+    return len(classes) if classes else 1000
+
+
+def measure_point(
+    dataset: SampleSource,
+    spec: PipelineSpec,
     config: BenchConfig,
     *,
-    others: Sequence[str] = (),
     observer: Observer | None = None,
-) -> BenchReport:
-    """Measure DALI, the baseline and ``others`` (names in :data:`LOADERS`) on ``root``."""
-    spec = load_spec(config.spec)
-    dataset = ImageFolder(root)
-    names = [DALI_LOADER, BASELINE_LOADER, *others]
-    unknown = [n for n in names if n not in LOADERS]
-    if unknown:
-        raise ValueError(f"bench loaders: expected names in {sorted(LOADERS)}, got {unknown}")
+) -> tuple[PointResult, TrainInfo | None]:
+    """Every loader of ``config`` at its batch size and threads (plus the ideal in train mode)."""
+    obs = observer or Observer()
+    names = loader_names(config)
     loaders: dict[str, Any] = {}
     build_s: dict[str, float] = {}
+    train: TrainInfo | None = None
     try:
         for name in names:
             start = time.perf_counter()
             loaders[name] = LOADERS[name].build(dataset, spec, config)
             build_s[name] = time.perf_counter() - start
+        subjects = [Subject(name, loaders[name]) for name in names]
+        touch = touch_batch
+        if config.mode == "train":
+            touch, ideal_subject, train = _train_setup(dataset, spec, config, loaders, obs)
+            subjects.append(ideal_subject)
         timings = run_interleaved(
-            [Subject(name, loaders[name]) for name in names],
-            reps=config.reps,
-            warmup=config.warmup,
-            observer=observer,
+            subjects, reps=config.reps, warmup=config.warmup, observer=obs, touch=touch
         )
     finally:
         for loader in loaders.values():
@@ -107,18 +117,109 @@ def run_loader_bench(
             if callable(close):
                 close()
 
-    def result(name: str) -> LoaderResult:
-        choice = LOADERS[name]
-        return loader_result(name, choice.backend, config.threads, timings[name], build_s[name])
+    results = {
+        name: loader_result(
+            name,
+            LOADERS[name].backend,
+            config.threads,
+            timings[name],
+            build_s[name],
+            device=loader_device(name, config),
+        )
+        for name in names
+    }
+    ideal: LoaderResult | None = None
+    if config.mode == "train":
+        device = resolved_device(config.device)
+        ideal = loader_result(IDEAL, "memory", 0, timings[IDEAL], 0.0, device=device)
+        for name, r in results.items():
+            results[name] = r.model_copy(update={"of_ideal": _ratio(r, ideal)})
+        ideal = ideal.model_copy(update={"of_ideal": 1.0})
+    dali = results[DALI_LOADER]
+    point = PointResult(
+        batch_size=config.batch_size,
+        threads=config.threads,
+        loaders=results,
+        speedups={n: speedup(dali, r) for n, r in results.items() if n != DALI_LOADER},
+        ideal=ideal,
+    )
+    return point, train
 
-    dali, baseline = result(DALI_LOADER), result(BASELINE_LOADER)
+
+def _ratio(result: LoaderResult, ideal: LoaderResult) -> float:
+    return result.images_per_s / ideal.images_per_s if ideal.images_per_s > 0 else 0.0
+
+
+def _train_setup(
+    dataset: SampleSource,
+    spec: PipelineSpec,
+    config: BenchConfig,
+    loaders: Mapping[str, Any],
+    obs: Observer,
+) -> tuple[Any, Subject, TrainInfo]:
+    import torch
+
+    from .train import BatchCache, TrainStep, resolve_model
+
+    device_name = resolved_device(config.device)
+    device = torch.device("cuda" if device_name == "gpu" else "cpu")
+    model = resolve_model(config.model, device_name)
+    step = TrainStep(model, spec, _classes(dataset), device)
+    # The ideal's batches come from one untimed epoch of the DALI loader (an extra warm-up for
+    # it, which does not change its steady state); they are real outputs of the spec.
+    cache = BatchCache(device)
+    source = loaders[DALI_LOADER]
+    obs.epoch_started(IDEAL, "capture", len(source))
+    timing = time_epoch(source, touch=cache, on_batch=lambda n: obs.batch_done(IDEAL, n))
+    obs.epoch_done(IDEAL, "capture", timing)
+    info = TrainInfo(
+        model=model,
+        parameters=step.parameters,
+        device=device_name,
+        cached_batches=len(cache.cached),
+    )
+    return step, Subject(IDEAL, cache.replay()), info
+
+
+def run_bench(
+    root: str | os.PathLike[str] | ImageFolder,
+    config: BenchConfig,
+    *,
+    observer: Observer | None = None,
+    command: str | None = None,
+) -> BenchReport:
+    """Measure the configured loaders on ``root`` (an ImageFolder or its folder) and report."""
+    load_before = load_average()
+    spec = load_spec(config.spec)
+    dataset = root if isinstance(root, ImageFolder) else ImageFolder(root)
+    loader_names(config)  # fail on bad names before any loader starts
+    obs = observer or Observer()
+    measured: dict[tuple[int, int], tuple[PointResult, TrainInfo | None]] = {}
+
+    def at(cfg: BenchConfig, description: str) -> tuple[PointResult, TrainInfo | None]:
+        if _key(cfg) not in measured:
+            obs.point_started(description)
+            measured[_key(cfg)] = measure_point(dataset, spec, cfg, observer=obs)
+        return measured[_key(cfg)]
+
+    head, train = at(config, f"batch_size={config.batch_size} threads={config.threads}")
+    sweep = [
+        SweepPoint(parameter=param, value=value, **at(cfg, f"{param}={value}")[0].model_dump())
+        for param, value, cfg in _points(config)
+    ]
+    dali, baseline = head.loaders[DALI_LOADER], head.loaders[BASELINE_LOADER]
     return BenchReport(
+        command=command,
         config=config,
         spec_name=spec.name,
         spec_fingerprint=spec.fingerprint,
         dali=dali,
         baseline=baseline,
         speedup=speedup(dali, baseline),
-        others={name: result(name) for name in others},
-        env=collect_env(dataset_info(dataset)),
+        loaders=head.loaders,
+        speedups=head.speedups,
+        ideal=head.ideal,
+        train=train,
+        sweep=sweep,
+        env=collect_env(dataset_info(dataset), load_before=load_before),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from types import TracebackType
 
 from rich.console import Console
@@ -16,8 +15,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .report import BenchReport, LoaderResult
+from . import summary
+from .report import BenchReport
 from .runner import EpochTiming, Observer
+from .summary import RIGHT_ALIGNED
 
 
 class RichProgress(Observer):
@@ -28,7 +29,7 @@ class RichProgress(Observer):
 
     def __init__(self, console: Console, total_epochs: int):
         self._progress = Progress(
-            TextColumn("[bold]{task.description:<28}"),
+            TextColumn("[bold]{task.description:<30}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
@@ -51,6 +52,9 @@ class RichProgress(Observer):
     ) -> None:
         self._progress.stop()
 
+    def point_started(self, description: str) -> None:
+        self._progress.console.print(f"[bold]measuring {description}[/bold]")
+
     def epoch_started(self, subject: str, label: str, total_batches: int | None) -> None:
         self._epoch = self._progress.add_task(f"{subject} {label}", total=total_batches, rate="")
 
@@ -66,54 +70,48 @@ class RichProgress(Observer):
             self._epoch = None
         self._progress.advance(self._overall)
         self._progress.console.print(
-            f"{subject:<10} {label:<12} {timing.images:>6} images "
+            f"{subject:<15} {label:<12} {timing.images:>6} images "
             f"{timing.seconds:7.2f} s {timing.images_per_s:8.0f} img/s"
         )
 
 
-def _spread(result: LoaderResult) -> str:
-    rates = result.images_per_s_reps
-    if len(rates) < 2:
-        return "-"
-    return f"{min(rates):,.0f}-{max(rates):,.0f}"
+def _table(title: str | None, headers: list[str], body: list[list[str]]) -> Table:
+    table = Table(title=title, title_style="bold")
+    for header in headers:
+        table.add_column(header, justify="right" if header in RIGHT_ALIGNED else "left")
+    for cells in body:
+        table.add_row(*cells)
+    return table
 
 
 def results_table(report: BenchReport) -> Table:
-    cfg = report.config
-    env = report.env
-    title = (
-        f"{report.spec_name or cfg.spec} | batch {cfg.batch_size} | {cfg.threads} threads/workers"
-        f" | {env.dataset.images} images | {cfg.reps} reps"
-    )
-    table = Table(title=title, title_style="bold")
-    table.add_column("loader")
-    table.add_column("backend")
-    table.add_column("images/s (median)", justify="right")
-    table.add_column("min-max", justify="right")
-    table.add_column("epoch s (median)", justify="right")
-    table.add_column("vs baseline", justify="right")
-    # Rows are named by their role in the report (the JSON keys), the backend says what ran.
-    rows = {"dali": report.dali, "baseline": report.baseline, **report.others}
-    base = report.baseline.images_per_s
-    for role, r in rows.items():
-        ratio = r.images_per_s / base if base > 0 else 0.0
-        table.add_row(
-            role,
-            r.backend,
-            f"{r.images_per_s:,.0f}",
-            _spread(r),
-            f"{statistics.median(r.epoch_s):.2f}",
-            f"{ratio:.2f}x",
-        )
+    return _table(summary.title(report), summary.columns(report), summary.rows(report))
+
+
+def sweep_table(report: BenchReport) -> Table:
+    headers = summary.sweep_columns(report)
+    table = _table("sweep: images/s median (q1-q3)", headers, summary.sweep_rows(report))
+    for column in table.columns[2:]:
+        column.justify = "right"
     return table
+
+
+#: Width for tables printed to a pipe or file (rich would squeeze them into 80 columns).
+PIPE_WIDTH = 120
+
+
+def widened(console: Console) -> Console:
+    """``console`` itself on a terminal; a console of :data:`PIPE_WIDTH` columns on a pipe."""
+    if console.is_terminal or console.width >= PIPE_WIDTH:
+        return console
+    return Console(file=console.file, width=PIPE_WIDTH, highlight=False)
 
 
 def print_report(report: BenchReport, console: Console) -> None:
     console.print(results_table(report))
-    env = report.env
-    console.print(
-        f"[bold]speedup (DALI / baseline): {report.speedup:.2f}x[/bold]  "
-        f"spec {report.spec_fingerprint}  |  {env.cpu_model}, {env.cpu_usable}/{env.cpu_cores}"
-        f" CPUs  |  mean image {env.dataset.mean_width:.0f}x{env.dataset.mean_height:.0f} px,"
-        f" {env.dataset.mean_bytes / 1024:.0f} KiB"
-    )
+    lines = summary.headline(report)
+    console.print(f"[bold]{lines[0]}[/bold]")
+    for line in lines[1:]:
+        console.print(line)
+    if report.sweep:
+        console.print(sweep_table(report))

@@ -3,6 +3,10 @@
 The JSON is a contract with whoever reads it later (docs, plots, CI comparisons): fields are only
 added, never renamed or re-typed, without bumping ``SCHEMA_VERSION``. Unknown keys are ignored on
 read so a newer writer's report still loads in an older reader.
+
+Version history: 1 (loader mode, ``others``); 2: ``mode`` may be ``train`` (then images/s are
+training-step images/s), ``others`` is replaced by ``loaders`` (every loader, headline ones
+included) and ``speedups``; IQRs, batch latencies, loader waits, ``ideal`` and ``sweep`` added.
 """
 
 from __future__ import annotations
@@ -17,13 +21,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..loader.stats import LoaderStats, percentile
 from .runner import EpochTiming, SubjectTimings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The loaders every report has: the DALI loader and the PIL reference (the ``baseline``).
+DALI_LOADER = "dali"
+BASELINE_LOADER = "reference"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class Latency(_Model):
+    """Per-batch times over every timed rep, in milliseconds."""
+
+    mean: float
+    p50: float
+    p99: float
+    max: float
 
 
 class LoaderResult(_Model):
@@ -31,14 +48,24 @@ class LoaderResult(_Model):
 
     name: str
     backend: str
+    device: str = Field(description="where batches arrive: cpu or gpu")
     workers: int = Field(description="DALI threads, or torch DataLoader workers")
     images_per_s: float
+    images_per_s_q1: float
+    images_per_s_q3: float
+    images_per_s_iqr: float = Field(description="q3 - q1 of images_per_s_reps")
     images_per_s_reps: list[float]
     epoch_s: list[float]
     images_per_epoch: int
     batches_per_epoch: int
     build_s: float = Field(description="constructing the loader (no data read)")
     warmup_s: list[float] = Field(description="untimed first epochs: pipeline build, worker start")
+    batch_ms: Latency = Field(description="wait for a batch + touch (train mode: + the step)")
+    wait_ms: Latency = Field(description="the loop waiting on the loader, per batch")
+    stall_fraction: float = Field(description="share of the timed epochs spent waiting")
+    of_ideal: float | None = Field(
+        default=None, description="train mode: images_per_s / ideal.images_per_s"
+    )
 
 
 class DatasetInfo(_Model):
@@ -49,6 +76,10 @@ class DatasetInfo(_Model):
     mean_bytes: float
     mean_width: float
     mean_height: float
+    jpeg_fraction: float = Field(default=1.0, description="share of files that are JPEGs")
+    jpeg_quality: float | None = Field(
+        default=None, description="mean JPEG quality, estimated from quantization tables"
+    )
 
 
 class EnvInfo(_Model):
@@ -65,13 +96,18 @@ class EnvInfo(_Model):
     dali_pipelines: str
     cuda_available: bool
     gpu: str | None = None
+    torch_threads: int = Field(default=1, description="torch intra-op threads of the main process")
+    load_before: list[float] | None = Field(
+        default=None, description="1/5/15-minute load averages when the run started"
+    )
+    load_after: list[float] | None = None
     dataset: DatasetInfo
 
 
 class BenchConfig(_Model):
     """What was asked for; enough to rerun the same measurement."""
 
-    mode: Literal["loader"] = "loader"
+    mode: Literal["loader", "train"] = "loader"
     spec: str = Field(description="strategy name or spec file as given")
     batch_size: int
     threads: int
@@ -81,21 +117,78 @@ class BenchConfig(_Model):
     device: str
     shuffle: bool = True
     drop_last: bool = False
+    loaders: list[str] = Field(
+        default_factory=lambda: [DALI_LOADER, BASELINE_LOADER, "reference-tvio"],
+        description="loaders to measure; dali and reference are always among them",
+    )
+    model: str = Field(default="auto", description="train mode: tiny, resnet18, resnet50, auto")
+    sweep: dict[str, list[int]] = Field(
+        default_factory=dict, description="parameter -> values, each varied alone"
+    )
+
+
+class TrainInfo(_Model):
+    model: str
+    parameters: int
+    device: str
+    cached_batches: int = Field(description="distinct batches the ideal replays from memory")
+
+
+class PointResult(_Model):
+    """Every loader measured at one configuration."""
+
+    batch_size: int
+    threads: int
+    loaders: dict[str, LoaderResult]
+    speedups: dict[str, float] = Field(description="dali over each other loader")
+    ideal: LoaderResult | None = None
+
+
+class SweepPoint(PointResult):
+    parameter: str
+    value: int
 
 
 class BenchReport(_Model):
     schema_version: int = SCHEMA_VERSION
     tool: Literal["dali-pipelines bench"] = "dali-pipelines bench"
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    command: str | None = Field(default=None, description="the command line that made it")
     config: BenchConfig
     spec_name: str | None
     spec_fingerprint: str
     dali: LoaderResult
-    baseline: LoaderResult
+    baseline: LoaderResult = Field(description="the PIL reference loader")
     speedup: float = Field(description="dali.images_per_s / baseline.images_per_s")
-    #: Loaders measured besides the two above (more baselines, other backends), by name.
-    others: dict[str, LoaderResult] = Field(default_factory=dict)
+    loaders: dict[str, LoaderResult] = Field(description="every loader, dali and baseline too")
+    speedups: dict[str, float] = Field(description="dali.images_per_s over each other loader's")
+    ideal: LoaderResult | None = Field(
+        default=None, description="train mode: the same steps on batches replayed from memory"
+    )
+    train: TrainInfo | None = None
+    sweep: list[SweepPoint] = Field(default_factory=list)
     env: EnvInfo
+
+
+def _latency(values: Sequence[float]) -> Latency:
+    if not values:
+        return Latency(mean=0.0, p50=0.0, p99=0.0, max=0.0)
+    return Latency(
+        mean=1e3 * statistics.fmean(values),
+        p50=1e3 * percentile(values, 50),
+        p99=1e3 * percentile(values, 99),
+        max=1e3 * max(values),
+    )
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(q1, median, q3); with one value all three are that value."""
+    if not values:
+        raise ValueError("values: expected at least one, got none")
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
 
 
 def loader_result(
@@ -104,23 +197,38 @@ def loader_result(
     workers: int,
     timings: SubjectTimings,
     build_s: float,
+    device: str = "cpu",
 ) -> LoaderResult:
     """Summarise a subject's epochs; the median resists one disturbed rep."""
     reps: Sequence[EpochTiming] = timings.reps
     if not reps:
         raise ValueError(f"{name}: expected at least one timed rep, got none")
     rates = [t.images_per_s for t in reps]
+    q1, median, q3 = quartiles(rates)
+    # The same accumulator users get as loader.stats, so the figures mean the same thing.
+    stats = LoaderStats(window=max(1, sum(len(t.wait_s) for t in reps)))
+    for t in reps:
+        for wait in t.wait_s:
+            stats.record_wait(wait)
+    waits = stats.summary()
     return LoaderResult(
         name=name,
         backend=backend,
+        device=device,
         workers=workers,
-        images_per_s=statistics.median(rates),
+        images_per_s=median,
+        images_per_s_q1=q1,
+        images_per_s_q3=q3,
+        images_per_s_iqr=q3 - q1,
         images_per_s_reps=rates,
         epoch_s=[t.seconds for t in reps],
         images_per_epoch=reps[0].images,
         batches_per_epoch=reps[0].batches,
         build_s=build_s,
         warmup_s=[t.seconds for t in timings.warmup],
+        batch_ms=_latency([s for t in reps for s in t.batch_s]),
+        wait_ms=Latency(mean=waits.mean_ms, p50=waits.p50_ms, p99=waits.p99_ms, max=waits.max_ms),
+        stall_fraction=waits.fraction_of(sum(t.seconds for t in reps)),
     )
 
 
@@ -130,13 +238,16 @@ def speedup(dali: LoaderResult, baseline: LoaderResult) -> float:
 
 def write_report(report: BenchReport, path: str | os.PathLike[str]) -> Path:
     """Write the report as indented JSON, atomically (a reader never sees half a file)."""
+    return write_text_atomic(path, report.model_dump_json(indent=2) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(report.model_dump_json(indent=2))
-            fh.write("\n")
+            fh.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

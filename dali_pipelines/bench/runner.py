@@ -44,12 +44,17 @@ def _tensors(batch: Any) -> Iterable[Any]:
 
 @dataclass
 class EpochTiming:
-    """One pass over a subject. ``batch_s[i]`` is the wait for batch ``i`` (``[0]`` = startup)."""
+    """One pass over a subject.
+
+    ``wait_s[i]`` is the time the loop waited for batch ``i`` (``[0]`` includes ``iter()``);
+    ``batch_s[i]`` is that wait plus the touch (in train mode, the training step).
+    """
 
     images: int = 0
     batches: int = 0
     seconds: float = 0.0
     batch_s: list[float] = field(default_factory=list)
+    wait_s: list[float] = field(default_factory=list)
 
     @property
     def images_per_s(self) -> float:
@@ -58,6 +63,9 @@ class EpochTiming:
 
 class Observer:
     """Callbacks of a benchmark run (progress bars, logs). The defaults do nothing."""
+
+    def point_started(self, description: str) -> None:
+        """A new configuration (a sweep point) is about to be measured."""
 
     def epoch_started(self, subject: str, label: str, total_batches: int | None) -> None:
         """``label`` is ``"warm-up"`` or ``"rep i/R"``; total is None for unsized iterables."""
@@ -80,9 +88,17 @@ def time_epoch(
     timing = EpochTiming()
     clock = time.perf_counter
     last = clock()
-    for batch in iterable:
+    iterator = iter(iterable)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            break
+        # The wait ends when the batch arrives; the touch (or training step) is the loop's.
+        got = clock()
         count = touch(batch)
         now = clock()
+        timing.wait_s.append(got - last)
         timing.batch_s.append(now - last)
         timing.images += count
         timing.batches += 1

@@ -1,8 +1,12 @@
-"""``dali-pipelines bench``: DALI loader vs the torchvision reference, images/s and speedup."""
+"""``dali-pipelines bench``: the DALI loader vs torchvision baselines, loader-only or train-step.
+
+Exit codes: 0 measured, 1 failed or ``--fail-under`` not met, 2 bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
@@ -12,11 +16,13 @@ def register(subparsers: SubParsers) -> None:
     parser = add_command(
         subparsers,
         "bench",
-        help="measure the DALI loader against the torchvision reference",
-        description="Time the DALI loader and the reference loader (torchvision v2 + PIL in a "
-        "torch DataLoader with persistent workers) on the same images and spec, with as many "
-        "DALI threads as DataLoader workers: a warm-up epoch each, then timed epochs "
-        "interleaved between the two. Without --data, uses (and caches) demo data.",
+        help="measure the DALI loader against torchvision baselines",
+        description="Time the DALI loader, the reference loader (torchvision v2 + PIL in a "
+        "torch DataLoader with persistent workers) and the same with torchvision.io decoding, on "
+        "the same images and spec, with as many DALI threads as DataLoader workers: warm-up "
+        "epochs, then timed epochs interleaved between loaders; medians and IQRs are reported. "
+        "--mode train adds a training step per batch and the ideal ceiling (the same steps on "
+        "batches replayed from memory). Without --data, uses (and caches) demo data.",
         handler=run,
     )
     data = parser.add_argument_group("data")
@@ -57,37 +63,127 @@ def register(subparsers: SubParsers) -> None:
     )
     run_opts.add_argument("--seed", type=non_negative_int, default=0, help="loader seed")
     run_opts.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    parser.add_argument(
-        "--json", type=Path, default=None, metavar="PATH", help="write the report as JSON"
+    run_opts.add_argument(
+        "--mode",
+        choices=("loader", "train"),
+        default="loader",
+        help="loader: iterate and touch batches; train: a forward/backward step per batch",
+    )
+    run_opts.add_argument(
+        "--model",
+        choices=("auto", "tiny", "resnet18", "resnet50"),
+        default="auto",
+        help="train mode's model (auto: a tiny CNN on CPU, resnet18 on GPU)",
+    )
+    run_opts.add_argument(
+        "--loaders",
+        type=_names,
+        default=["dali", "reference", "reference-tvio"],
+        metavar="A,B,...",
+        help="loaders to measure (dali and reference always; dali-cpu joins on a GPU)",
+    )
+    run_opts.add_argument(
+        "--sweep",
+        nargs="+",
+        default=[],
+        metavar="PARAM=V1,V2",
+        help="also measure each value of threads / batch_size, one parameter at a time",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the report")
+    out.add_argument(
+        "--markdown", type=Path, default=None, metavar="PATH", help="write a markdown summary"
+    )
+    out.add_argument(
+        "--plot", type=Path, default=None, metavar="PNG", help="bar chart (and sweep lines)"
+    )
+    out.add_argument(
+        "--fail-under",
+        type=_positive_float,
+        default=None,
+        metavar="SPEEDUP",
+        help="exit 1 when DALI / PIL baseline is below SPEEDUP (for CI)",
     )
 
 
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated loader names, got {text!r}")
+    return names
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..bench import BenchConfig, run_loader_bench, write_report
-    from ..bench.render import RichProgress, print_report
+    from ..bench import BenchConfig, parse_sweep, planned_epochs, run_bench, write_report
+    from ..bench.loaders import loader_names
+    from ..bench.render import RichProgress, print_report, widened
 
     err, out = stderr(), stdout()
     if args.data is None and args.classes > args.n:
         err.print(f"error: --classes: expected at most --n ({args.n}), got {args.classes}")
         return 2
+    try:
+        config = BenchConfig(
+            mode=args.mode,
+            spec=str(args.spec),
+            batch_size=args.batch_size,
+            threads=args.threads,
+            reps=args.reps,
+            warmup=args.warmup,
+            seed=args.seed,
+            device=args.device,
+            loaders=args.loaders,
+            model=args.model,
+            sweep=parse_sweep(args.sweep),
+        )
+        loader_names(config)
+    except ValueError as exc:  # bad --sweep or --loaders: a usage error, before any work
+        err.print(f"error: {exc}")
+        return 2
+    if args.plot is not None and not _has_matplotlib():
+        err.print("error: --plot needs matplotlib: pip install 'dali-pipelines[bench]'")
+        return 2
     root = args.data if args.data is not None else _demo_data(args)
-    config = BenchConfig(
-        spec=str(args.spec),
-        batch_size=args.batch_size,
-        threads=args.threads,
-        reps=args.reps,
-        warmup=args.warmup,
-        seed=args.seed,
-        device=args.device,
-    )
-    total_epochs = 2 * (config.reps + config.warmup)
-    with RichProgress(err, total_epochs) as progress:
-        report = run_loader_bench(root, config, observer=progress)
-    print_report(report, out)
+    command = shlex.join(["dali-pipelines", *getattr(args, "argv", ["bench"])])
+    with RichProgress(err, planned_epochs(config)) as progress:
+        report = run_bench(root, config, observer=progress, command=command)
+    print_report(report, widened(out))
     if args.json is not None:
-        path = write_report(report, args.json)
-        err.print(f"report written to {path}")
+        err.print(f"report written to {write_report(report, args.json)}")
+    if args.markdown is not None:
+        from ..bench.markdown import render_markdown
+        from ..bench.report import write_text_atomic
+
+        err.print(
+            f"markdown written to {write_text_atomic(args.markdown, render_markdown(report))}"
+        )
+    if args.plot is not None:
+        from ..bench.plot import write_plot
+
+        err.print(f"plot written to {write_plot(report, args.plot)}")
+    if args.fail_under is not None and report.speedup < args.fail_under:
+        err.print(
+            f"[bold red]speedup {report.speedup:.2f}x (DALI / PIL baseline) is below "
+            f"--fail-under {args.fail_under:g}[/bold red]"
+        )
+        return 1
     return 0
+
+
+def _has_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _demo_data(args: argparse.Namespace) -> Path:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ._common import stderr
 
 #: Subcommand modules, in help order. Adding a command: a module with ``register`` + one name here.
-COMMAND_MODULES = ("demo_data", "bench", "check", "contract")
+COMMAND_MODULES = ("demo_data", "bench", "check", "contract", "validate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: return instead of exiting
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    # The command as typed, for reports that record how they were made (bench --markdown).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.handler(args))
     except (DaliPipelinesError, ValidationError, OSError) as exc:

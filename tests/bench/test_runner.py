@@ -1,7 +1,8 @@
-"""The timing loop and the interleaving, with fake loaders: no DALI, no sleeping."""
+"""The timing loop and the interleaving, with fake loaders: no DALI, barely any sleeping."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,6 +52,19 @@ def test_time_epoch_counts_images_and_batches() -> None:
     assert timing.images_per_s == pytest.approx(10 / timing.seconds)
 
 
+def test_waits_exclude_the_touch() -> None:
+    """A wait is the loader's part of a batch; the touch (a training step) is the loop's."""
+
+    def slow_touch(batch: Any) -> int:
+        time.sleep(0.01)
+        return int(batch[0].shape[0])
+
+    timing = time_epoch(FakeLoader(6, 2), touch=slow_touch)
+    assert len(timing.wait_s) == len(timing.batch_s) == 3
+    for wait, total in zip(timing.wait_s, timing.batch_s):
+        assert wait >= 0 and total - wait >= 0.009
+
+
 def test_empty_epoch_has_zero_rate() -> None:
     timing = time_epoch([])
     assert timing.images == 0 and timing.images_per_s == 0.0
@@ -83,6 +97,9 @@ class Recorder(Observer):
 
     def epoch_done(self, subject: str, label: str, timing: EpochTiming) -> None:
         self.events.append(("done", f"{subject} {label}", timing.images))
+
+    def point_started(self, description: str) -> None:  # not called by run_interleaved
+        self.events.append(("point", description, None))
 
 
 def test_reps_are_interleaved_with_a_rotating_order() -> None:

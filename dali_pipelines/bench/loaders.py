@@ -1,0 +1,123 @@
+"""The contenders, by name: how each loader is built from (dataset, spec, config).
+
+Every loader gets the same CPU budget: ``config.threads`` DALI threads, or as many torch
+DataLoader workers (persistent, as a training job has them after its first epoch). A new
+contender is one :func:`register_loader` call; it is then accepted by ``--loaders``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..data.source import SampleSource
+from ..spec import PipelineSpec
+from .report import BASELINE_LOADER, DALI_LOADER, BenchConfig
+
+#: Builds a loader (anything iterable over batches, ideally with len/set_epoch/close).
+LoaderFactory = Callable[[SampleSource, PipelineSpec, BenchConfig], Any]
+
+
+@dataclass(frozen=True)
+class LoaderChoice:
+    name: str
+    backend: str  # what the report records as the backend
+    build: LoaderFactory
+    #: "cpu" pins the loader to the CPU whatever --device says (the CPU DALI on a GPU machine).
+    device: str | None = None
+
+
+LOADERS: dict[str, LoaderChoice] = {}
+#: Measured when a GPU is used: DALI's CPU pipeline next to its GPU one.
+DALI_CPU_LOADER = "dali-cpu"
+TVIO_LOADER = "reference-tvio"
+
+
+def register_loader(
+    name: str, backend: str, device: str | None = None
+) -> Callable[[LoaderFactory], LoaderFactory]:
+    """Decorator: make a loader factory available to the benchmark under ``name``."""
+
+    def wrap(factory: LoaderFactory) -> LoaderFactory:
+        if name in LOADERS:
+            raise ValueError(f"bench loader {name!r} is already registered")
+        LOADERS[name] = LoaderChoice(name, backend, factory, device)
+        return factory
+
+    return wrap
+
+
+def resolved_device(device: str) -> str:
+    """``auto`` is the GPU when CUDA is available, as the DataLoader decides it."""
+    from ..backends.dali.availability import cuda_available
+
+    if device == "gpu" or (device == "auto" and cuda_available()):
+        return "gpu"
+    return "cpu"
+
+
+def loader_device(name: str, config: BenchConfig) -> str:
+    return LOADERS[name].device or resolved_device(config.device)
+
+
+def _dataloader(backend: str, device: str | None = None) -> LoaderFactory:
+    def build(dataset: SampleSource, spec: PipelineSpec, config: BenchConfig) -> Any:
+        from ..loader import DataLoader
+
+        return DataLoader(
+            dataset,
+            spec,
+            batch_size=config.batch_size,
+            shuffle=config.shuffle,
+            drop_last=config.drop_last,
+            seed=config.seed,
+            num_threads=config.threads,
+            device=device or config.device,  # type: ignore[arg-type]
+            backend=backend,  # type: ignore[arg-type]
+        )
+
+    return build
+
+
+def _tvio(dataset: SampleSource, spec: PipelineSpec, config: BenchConfig) -> Any:
+    import torch
+
+    from .tvio import TvioLoader
+
+    gpu = resolved_device(config.device) == "gpu"
+    return TvioLoader(
+        dataset,
+        spec,
+        batch_size=config.batch_size,
+        shuffle=config.shuffle,
+        drop_last=config.drop_last,
+        seed=config.seed,
+        num_workers=config.threads,
+        # Like the reference backend with device="gpu": batches are moved to the GPU.
+        device=torch.device("cuda") if gpu else None,
+    )
+
+
+register_loader(DALI_LOADER, "dali")(_dataloader("dali"))
+register_loader(DALI_CPU_LOADER, "dali", device="cpu")(_dataloader("dali", "cpu"))
+register_loader(BASELINE_LOADER, "reference")(_dataloader("reference"))
+register_loader(TVIO_LOADER, "reference-tvio")(_tvio)
+
+
+def loader_names(config: BenchConfig) -> list[str]:
+    """The loaders to measure, headline ones first; ``dali-cpu`` joins when DALI uses a GPU."""
+    names = list(dict.fromkeys(config.loaders))
+    missing = [n for n in (DALI_LOADER, BASELINE_LOADER) if n not in names]
+    if missing:
+        raise ValueError(
+            f"loaders: expected {DALI_LOADER!r} and {BASELINE_LOADER!r} among them (the report's "
+            f"headline speedup), got {names}"
+        )
+    unknown = [n for n in names if n not in LOADERS]
+    if unknown:
+        raise ValueError(f"bench loaders: expected names in {sorted(LOADERS)}, got {unknown}")
+    if resolved_device(config.device) == "gpu" and DALI_CPU_LOADER not in names:
+        names.append(DALI_CPU_LOADER)
+    rest = [n for n in names if n not in (DALI_LOADER, BASELINE_LOADER)]
+    return [DALI_LOADER, BASELINE_LOADER, *rest]

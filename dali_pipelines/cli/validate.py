@@ -1,0 +1,176 @@
+"""``dali-pipelines validate DIR``: find the files of a dataset that would stop training."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
+
+
+def _decoders(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names or any(name not in ("pil", "dali") for name in names):
+        raise argparse.ArgumentTypeError(f"expected pil, dali or pil,dali, got {text!r}")
+    return names
+
+
+def register(subparsers: SubParsers) -> None:
+    parser = add_command(
+        subparsers,
+        "validate",
+        help="find empty, truncated, corrupt, unsupported or oversized images in a dataset",
+        description="Check every image of an ImageFolder (DIR/class/file), or of a manifest "
+        "(a text file, one image path a line), in parallel. Quick mode reads headers: "
+        "signature, JPEG markers, PNG chunks, size; a JPEG without its end marker is decoded "
+        "to decide. --deep decodes every file with PIL and with DALI's CPU decoder. Exits 1 "
+        "when a file is bad. Verdicts are cached by path, size and mtime, so a re-run checks "
+        "only new or changed files.",
+        handler=run,
+    )
+    parser.add_argument("data", type=Path, metavar="DIR", help="ImageFolder root or manifest")
+    parser.add_argument("--deep", action="store_true", help="decode every file fully")
+    parser.add_argument(
+        "--decoders",
+        type=_decoders,
+        default=None,
+        metavar="LIST",
+        help="with --deep: pil, dali or pil,dali; None: both when DALI imports",
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=None, help="parallel checks; None: one per CPU"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("auto", "thread", "process"),
+        default="auto",
+        help="auto: processes for PIL decoding (--deep), threads otherwise",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="images with more pixels are bad; 0: no limit; None: PIL's 89,478,485",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="OUT", help="write the full report as JSON"
+    )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="SQLite cache of verdicts; None: .dali-pipelines-validate.sqlite in DIR",
+    )
+    cache.add_argument("--no-cache", action="store_true", help="check every file again")
+    parser.add_argument(
+        "--show", type=non_negative_int, default=20, help="bad files listed in the terminal"
+    )
+
+
+def default_cache(data: Path) -> Path:
+    from ..data.validate import CACHE_NAME
+
+    return (data if data.is_dir() else data.parent) / CACHE_NAME
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TimeElapsedColumn,
+    )
+
+    from ..data.checks import DEFAULT_MAX_PIXELS
+    from ..data.validate import as_source, validate
+
+    err = stderr()
+    # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
+    # while DALI decodes, to keep nvImageCodec's native log lines off the terminal.
+    bar = Console(file=os.fdopen(os.dup(2), "w", buffering=1), highlight=False)
+    source = as_source(args.data)  # raises DatasetError (a message, exit 1) for a bad DIR
+    max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
+    cache = None if args.no_cache else (args.cache or default_cache(args.data))
+    with Progress(
+        "[bold]validate",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=bar,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("files", total=len(source))
+        report = validate(
+            source,
+            deep=args.deep,
+            decoders=args.decoders,
+            workers=args.workers,
+            max_pixels=max_pixels,
+            cache=cache,
+            executor=args.executor,
+            on_progress=lambda n: progress.advance(task, n),
+            quiet=True,
+        )
+    bar.file.close()
+    for note in report.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
+    if args.json is not None:
+        report.write_json(args.json)
+    print_report(report, args.show, json_path=args.json)
+    return 0 if report.ok else 1
+
+
+def print_report(report: Any, show: int, json_path: Path | None = None) -> None:
+    """The summary table (reasons and counts) and the first ``show`` bad files."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = stdout()
+    counts = report.counts()
+    bad = report.bad
+    root = Path(report.root)
+    if bad:
+        table = Table(title="bad files by reason", title_justify="left")
+        table.add_column("reason")
+        table.add_column("files", justify="right")
+        table.add_column("example")
+        for reason, count in counts["reasons"].items():
+            first = next(result for result in bad if result.reason == reason)
+            table.add_row(reason, str(count), escape(_relative(first.path, root)))
+        out.print(table)
+        listed = Table(title="bad files", title_justify="left")
+        for column in ("file", "reason", "detail"):
+            listed.add_column(column, overflow="fold")
+        for result in bad[:show]:
+            listed.add_row(
+                escape(_relative(result.path, root)), result.reason or "", escape(result.detail)
+            )
+        if show:
+            out.print(listed)
+        if len(bad) > show:
+            more = f"... and {len(bad) - show} more"
+            out.print(more + (f" (all in {json_path})" if json_path else " (see --json)"))
+    mode = "deep: " + "+".join(report.decoders) if report.deep else "quick"
+    colour = "green" if not bad else "red"
+    out.print(
+        f"[{colour}]{counts['files']} files: {counts['ok']} ok, {counts['bad']} bad[/{colour}] "
+        f"({mode}, {report.seconds:.1f} s, {counts['cached']} from the cache, "
+        f"{report.workers} {report.executor} workers)"
+    )
+    if report.cache:
+        out.print(f"cache: {escape(report.cache)}")
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path

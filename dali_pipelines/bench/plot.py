@@ -58,6 +58,9 @@ def _bars(ax: Any, report: BenchReport) -> None:
     if report.ideal is not None:
         ideal = report.ideal.images_per_s
         ax.axhline(ideal, color=_COLORS["ideal"], linestyle="--", zorder=1)
+        # The ideal's own spread, as a band: a noisy machine moves the ceiling too.
+        q1, q3 = report.ideal.images_per_s_q1, report.ideal.images_per_s_q3
+        ax.axhspan(q1, q3, color=_COLORS["ideal"], alpha=0.15, zorder=0)
         ax.annotate(
             f"ideal (batches from memory) {ideal:,.0f}",
             (0.01, ideal),
@@ -67,7 +70,7 @@ def _bars(ax: Any, report: BenchReport) -> None:
             fontsize=9,
             color="#555555",
         )
-        top = max(top, ideal)
+        top = max(top, q3)
     ax.set_ylim(0, top * 1.3)  # room for the labels above the bars
     unit = "training images/s" if report.config.mode == "train" else "images/s"
     ax.set_ylabel(f"{unit} (median, bars: IQR)")

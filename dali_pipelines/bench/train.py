@@ -132,7 +132,9 @@ class BatchCache:
         self.sizes.append(int(images.shape[0]))
         nbytes = images.element_size() * images.numel()
         fits = not self.cached or self._held + nbytes <= self.max_bytes
-        if len(self.cached) < MAX_CACHED_BATCHES and fits:
+        # Only full batches: a short one (the epoch's last) cannot stand in for a full one.
+        full = not self.cached or images.shape[0] == self.cached[0][0].shape[0]
+        if len(self.cached) < MAX_CACHED_BATCHES and fits and full:
             # Copies: a loader may reuse its output buffers for the next batch.
             self.cached.append(
                 (images.to(self.device, copy=True), labels.to(self.device, copy=True))

@@ -53,7 +53,7 @@ def install_fakes(monkeypatch: pytest.MonkeyPatch) -> list[FakeLoader]:
     """Replace the registered loaders with fakes; returns the list of fakes built."""
     made: list[FakeLoader] = []
 
-    def build(dataset: ImageFolder, spec: Any, config: BenchConfig) -> FakeLoader:
+    def build(dataset: Any, spec: Any, config: BenchConfig) -> FakeLoader:
         made.append(FakeLoader(dataset, config.batch_size))
         return made[-1]
 
@@ -239,5 +239,5 @@ def test_jpeg_quality_estimate(tmp_path: Path) -> None:
         path = tmp_path / f"q{quality}.jpg"
         image.save(path, quality=quality)
         with Image.open(path) as im:
-            assert jpeg_quality(im.quantization) == quality
+            assert jpeg_quality(getattr(im, "quantization", None)) == quality
     assert jpeg_quality(None) is None

@@ -60,15 +60,15 @@ def test_cache_keeps_copies_within_its_budget_and_replays_epochs() -> None:
     batch_bytes = 4 * 3 * 2 * 2 * 4
     cache = BatchCache(torch.device("cpu"), max_bytes=2 * batch_bytes)
     source = [(torch.full((4, 3, 2, 2), float(i)), torch.arange(4)) for i in range(4)]
-    source.append((torch.full((1, 3, 2, 2), 9.0), torch.arange(1)))
+    source.insert(1, (torch.full((1, 3, 2, 2), 9.0), torch.arange(1)))  # fits, but is short
     for batch in source:
         assert cache(batch) == batch[0].shape[0]
     source[0][0].fill_(-1)  # a loader reusing its buffer does not change the cache
     replay = cache.replay()
-    assert len(cache.cached) == 2 and cache.sizes == [4, 4, 4, 4, 1]
+    assert len(cache.cached) == 2 and cache.sizes == [4, 1, 4, 4, 4]
     first = [images[0, 0, 0, 0].item() for images, _ in replay]
     assert first == [0.0, 1.0, 0.0, 1.0, 0.0]
-    assert [images.shape[0] for images, _ in replay] == [4, 4, 4, 4, 1] and len(replay) == 5
+    assert [images.shape[0] for images, _ in replay] == [4, 1, 4, 4, 4] and len(replay) == 5
     with pytest.raises(ValueError, match="expected cached batches"):
         ReplayBatches([], [])
 
@@ -92,7 +92,7 @@ def test_train_mode_reports_every_loader_and_the_ideal(
     assert report.ideal is not None and report.ideal.backend == "memory"
     assert report.ideal.images_per_epoch == 21 and report.ideal.of_ideal == 1.0
     assert report.train is not None and report.train.model == "tiny"
-    assert report.train.cached_batches == 6 and report.train.device == "cpu"
+    assert report.train.cached_batches == 5 and report.train.device == "cpu"  # full batches
     for result in report.loaders.values():
         assert result.of_ideal == pytest.approx(result.images_per_s / report.ideal.images_per_s)
     assert report.config.mode == "train"

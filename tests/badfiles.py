@@ -231,9 +231,9 @@ class Kind:
     """One kind of file: how to write it and the verdict ``validate --deep`` must give.
 
     ``pil_decodes``/``dali_decodes`` say what each decoder does with it (measured on Pillow 13
-    and DALI 2.4's CPU decoder; ``None``: never fed, too many pixels). The loader's behaviour
-    follows: ``raises`` under ``on_error="raise"``, ``skipped`` under ``"skip"`` (otherwise
-    delivered, through the PIL fallback when ``dali_decodes`` is false).
+    and DALI 2.4's CPU decoder; both refuse the huge headers without allocating). The loader's
+    behaviour follows: ``raises`` under ``on_error="raise"``, ``skipped`` under ``"skip"``
+    (otherwise delivered, through the PIL fallback when ``dali_decodes`` is false).
     """
 
     name: str
@@ -243,7 +243,7 @@ class Kind:
     make: Callable[[], bytes]
     note: str
     pil_decodes: bool = True
-    dali_decodes: bool | None = True
+    dali_decodes: bool = True
     #: DALI's error text through an external source (a substring), when it fails.
     dali_error: str | None = None
     #: Found without ``--deep`` (the quick checks read headers, not pixels).
@@ -382,7 +382,8 @@ KINDS: tuple[Kind, ...] = (
         _huge_jpeg,
         f"SOF claims {HUGE_SIDE}x{HUGE_SIDE}",
         False,
-        None,
+        False,
+        _SAMPLE,  # checked before allocating: 'Image too large', OpenCV's pixel limit
     ),
     Kind(
         "huge_png_header",
@@ -392,7 +393,8 @@ KINDS: tuple[Kind, ...] = (
         _huge_png,
         f"IHDR claims {HUGE_SIDE}x{HUGE_SIDE}",
         False,
-        None,
+        False,
+        _SAMPLE,  # checked before allocating: 'Image too large', OpenCV's pixel limit
     ),
     Kind(
         "gif_named_jpg",

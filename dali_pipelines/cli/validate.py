@@ -92,34 +92,34 @@ def run(args: argparse.Namespace) -> int:
     from ..data.validate import as_source, validate
 
     err = stderr()
-    # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
-    # while DALI decodes, to keep nvImageCodec's native log lines off the terminal.
-    bar = Console(file=os.fdopen(os.dup(2), "w", buffering=1), highlight=False)
     source = as_source(args.data)  # raises DatasetError (a message, exit 1) for a bad DIR
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     cache = None if args.no_cache else (args.cache or default_cache(args.data))
-    with Progress(
-        "[bold]validate",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=bar,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("files", total=len(source))
-        report = validate(
-            source,
-            deep=args.deep,
-            decoders=args.decoders,
-            workers=args.workers,
-            max_pixels=max_pixels,
-            cache=cache,
-            executor=args.executor,
-            on_progress=lambda n: progress.advance(task, n),
-            quiet=True,
-        )
-    bar.file.close()
+    # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
+    # while DALI decodes, to keep nvImageCodec's native log lines off the terminal.
+    with os.fdopen(os.dup(2), "w", buffering=1) as bar_file:
+        bar = Console(file=bar_file, highlight=False)
+        with Progress(
+            "[bold]validate",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=bar,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("files", total=len(source))
+            report = validate(
+                source,
+                deep=args.deep,
+                decoders=args.decoders,
+                workers=args.workers,
+                max_pixels=max_pixels,
+                cache=cache,
+                executor=args.executor,
+                on_progress=lambda n: progress.advance(task, n),
+                quiet=True,
+            )
     for note in report.notes:
         err.print(f"[yellow]note:[/yellow] {note}")
     if args.json is not None:

@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -75,18 +75,23 @@ class DaliDecodeCheck:
         self._pipe: Any = None
 
     def _build(self) -> Any:
-        from nvidia.dali import fn, pipeline_def, types
+        from nvidia.dali import fn, pipeline_def
+        from nvidia.dali.types import DALIDataType, DALIImageType
 
-        @pipeline_def(
-            batch_size=self.batch_size,
-            num_threads=self.threads,
-            device_id=None,  # CPU only: validation must work without a GPU
-            prefetch_queue_depth=1,
-        )
+        options: dict[str, Any] = {
+            "batch_size": self.batch_size,
+            "num_threads": self.threads,
+            "device_id": None,  # CPU only: validation must work without a GPU
+            "prefetch_queue_depth": 1,  # run(inputs) feeds one batch at a time
+        }
+
+        @pipeline_def(**options)
         def graph() -> Any:
-            encoded = fn.external_source(name="encoded", batch=True, dtype=types.UINT8, ndim=1)
+            encoded = fn.external_source(
+                name="encoded", batch=True, dtype=DALIDataType.UINT8, ndim=1
+            )
             return fn.decoders.image(
-                encoded, device="cpu", output_type=types.RGB, jpeg_fancy_upsampling=True
+                encoded, device="cpu", output_type=DALIImageType.RGB, jpeg_fancy_upsampling=True
             )
 
         pipe = graph()
@@ -108,7 +113,10 @@ class DaliDecodeCheck:
             return {}
         arrays = [np.frombuffer(data, dtype=np.uint8) for _, data in items]
         try:
-            with _stderr_to_file() if self.quiet else nullcontext([]):
+            capture: AbstractContextManager[list[str]] = (
+                _stderr_to_file() if self.quiet else nullcontext([])
+            )
+            with capture:
                 self._run(arrays)
             return {}
         except Exception:
@@ -121,6 +129,6 @@ class DaliDecodeCheck:
                     continue
                 except Exception as exc:
                     message = _dali_message(exc)
-            detail = f"DALI: {message.rstrip(' :')}" + (f" ({printed[-1]})" if printed else "")
+            detail = f"DALI: {message.rstrip(' :')}" + (f" ({printed[0]})" if printed else "")
             failures[key] = bad("decode_failed", detail, decoder="dali")
         return failures

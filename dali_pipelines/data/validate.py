@@ -60,9 +60,10 @@ class ValidationReport:
         return all(result.ok for result in self.files)
 
     def counts(self) -> dict[str, Any]:
-        reasons = {reason: 0 for reason in REASONS}
+        reasons: dict[str, int] = dict.fromkeys(REASONS, 0)  # in REASONS' order
         for result in self.bad:
-            reasons[result.reason or "unknown"] = reasons.get(result.reason or "unknown", 0) + 1
+            key = result.reason or "unknown"
+            reasons[key] = reasons.get(key, 0) + 1
         return {
             "files": len(self.files),
             "ok": sum(result.ok for result in self.files),

@@ -22,16 +22,26 @@ pytest.importorskip("nvidia.dali")
 pytestmark = pytest.mark.integration
 
 
-def dali_pipeline(batch_size: int, color: str = "rgb") -> Any:
-    from nvidia.dali import fn, pipeline_def, types
+def cpu_options(batch_size: int) -> dict[str, Any]:
+    return {
+        "batch_size": batch_size,
+        "num_threads": 1,
+        "device_id": None,
+        "prefetch_queue_depth": 1,
+    }
 
-    @pipeline_def(batch_size=batch_size, num_threads=1, device_id=None, prefetch_queue_depth=1)
+
+def dali_pipeline(batch_size: int, color: str = "rgb") -> Any:
+    from nvidia.dali import fn, pipeline_def
+    from nvidia.dali.types import DALIDataType, DALIImageType
+
+    @pipeline_def(**cpu_options(batch_size))
     def graph() -> Any:
-        encoded = fn.external_source(name="encoded", batch=True, dtype=types.UINT8, ndim=1)
+        encoded = fn.external_source(name="encoded", batch=True, dtype=DALIDataType.UINT8, ndim=1)
         return fn.decoders.image(
             encoded,
             device="cpu",
-            output_type=types.RGB if color == "rgb" else types.GRAY,
+            output_type=DALIImageType.RGB if color == "rgb" else DALIImageType.GRAY,
             jpeg_fancy_upsampling=True,  # what the DALI backend uses (PIL's upsampling)
         )
 
@@ -120,7 +130,7 @@ def test_exif_orientation_is_applied_by_both() -> None:
     assert max_diff(pil_decode(data), expected) == 0
 
 
-@pytest.mark.parametrize("kind", [k for k in BAD if k.dali_decodes is False], ids=lambda k: k.name)
+@pytest.mark.parametrize("kind", [k for k in BAD if not k.dali_decodes], ids=lambda k: k.name)
 def test_bad_files_fail_in_dali_without_the_file_name(kind: Kind) -> None:
     assert kind.dali_error is not None
     with pytest.raises(RuntimeError) as info:
@@ -157,20 +167,21 @@ def test_one_bad_file_fails_the_whole_batch() -> None:
 READER_NAMES_FILE = {"Failed to decode sample #": True, "nvImageCodec failure": False}
 
 
-@pytest.mark.parametrize("kind", [k for k in BAD if k.dali_decodes is False], ids=lambda k: k.name)
+@pytest.mark.parametrize("kind", [k for k in BAD if not k.dali_decodes], ids=lambda k: k.name)
 def test_readers_file_names_the_file_only_for_some_errors(kind: Kind, tmp_path: Path) -> None:
     """Through ``fn.readers.file`` DALI knows the path: a decode failure names it, a codestream
     nvImageCodec rejects outright (garbage, GIF) does not, and a 0-byte file fails in the reader
     ("File mapping failed: <path>")."""
-    from nvidia.dali import fn, pipeline_def, types
+    from nvidia.dali import fn, pipeline_def
+    from nvidia.dali.types import DALIImageType
 
     BY_NAME["good_jpeg"].write(tmp_path / "a")
     kind.write(tmp_path / "b")
 
-    @pipeline_def(batch_size=2, num_threads=1, device_id=None, prefetch_queue_depth=1)
+    @pipeline_def(**cpu_options(2))
     def graph() -> Any:
         encoded, _ = fn.readers.file(file_root=str(tmp_path), name="Reader")
-        return fn.decoders.image(encoded, device="cpu", output_type=types.RGB)
+        return fn.decoders.image(encoded, device="cpu", output_type=DALIImageType.RGB)
 
     with pytest.raises(RuntimeError) as info:
         graph().run()

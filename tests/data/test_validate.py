@@ -235,3 +235,9 @@ def test_cli_exit_codes_and_outputs(
     assert main(["validate", str(tmp_path / "missing")]) == 1
     assert "expected a directory" in capsys.readouterr().err
     assert main(["validate", str(clean), "--decoders", "magic"]) == 2
+
+
+def test_docs_list_every_kind() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "bad-data.md").read_text()
+    missing = [kind.name for kind in KINDS if f"| `{kind.name}` |" not in text]
+    assert not missing, f"docs/bad-data.md: add {missing} to the verdict table"

@@ -49,6 +49,8 @@ DEFAULT_MAX_PIXELS = 89_478_485
 DALI_FORMATS = frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000"})
 
 _PNG = b"\x89PNG\r\n\x1a\n"
+#: Two-byte signatures that text can start with: unreadable ones mean "not an image".
+_WEAK_SIGNATURES = frozenset({"BMP", "PPM"})
 
 
 @dataclass(frozen=True)
@@ -86,18 +88,20 @@ def sniff(data: bytes) -> str | None:
         return "TIFF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
-    if data[:1] == b"P" and data[1:2] in b"123456" and data[2:3] in b" \t\r\n":
+    if len(data) > 2 and data[0] == 0x50 and data[1] in b"123456" and data[2] in b" \t\r\n":
         return "PPM"  # PIL's name for the whole PNM family
     if data[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or data[:4] == b"\xff\x4f\xff\x51":
         return "JPEG2000"
     return None
 
 
+def _is_text(data: bytes) -> bool:
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in data[:64])
+
+
 def _describe_unknown(data: bytes) -> str:
-    head = data[:64]
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
-    if printable == len(head):
-        text = head.decode("ascii").split("\n", 1)[0].strip()[:40]
+    if _is_text(data):
+        text = data[:64].decode("ascii").split("\n", 1)[0].strip()[:40]
         return f"no image signature; looks like text: {text!r}"
     return f"no image signature; starts with {data[:8].hex(' ')}"
 
@@ -208,6 +212,8 @@ def _size(data: bytes, fmt: str) -> tuple[int, int] | Check:
     try:
         return probe_header(data).size
     except PIL_ERRORS as exc:
+        if fmt in _WEAK_SIGNATURES and _is_text(data):
+            return bad("not_image", _describe_unknown(data))
         return replace(classify_pil_error(exc, fmt), decoder=None)
 
 

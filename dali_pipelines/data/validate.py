@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ..errors import DatasetError
 from .checks import DEFAULT_MAX_PIXELS, REASONS
 from .source import SampleSource
-from .validate_stages import FileResult, Stages, set_worker_source
+from .validate_stages import FileResult, Stages, mute_pil_warnings, set_worker_source
 
 #: Bump when a check changes its verdicts: cached rows of older versions are then ignored.
 CHECKS_VERSION = 1
@@ -177,7 +177,7 @@ def pick_executor(kind: ExecutorKind, deep_pil: bool, workers: int, files: int) 
     return "process" if deep_pil and workers > 1 and files >= _PROCESS_MIN_FILES else "thread"
 
 
-def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource) -> Executor:
+def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource, quiet: bool) -> Executor:
     if kind != "process":
         return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate")
     import multiprocessing
@@ -188,7 +188,7 @@ def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource) -> Ex
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=set_worker_source,
-        initargs=(source,),
+        initargs=(source, quiet),
     )
 
 
@@ -212,7 +212,8 @@ def validate(
     images bad before anything decodes them. ``cache`` is a SQLite file of earlier verdicts
     (created when missing). ``on_progress(n)`` is called as ``n`` more files are done.
     ``quiet`` silences what DALI's native code prints while it decodes, by redirecting file
-    descriptor 2 of the whole process (a command-line tool can; a library caller may not want to).
+    descriptor 2 of the whole process, and PIL's warnings (a command-line tool can; a library
+    caller may not want to).
     """
     src = as_source(source)
     chosen = resolve_decoders(deep, decoders)
@@ -229,6 +230,8 @@ def validate(
         executor=executor,
     )
     start = time.perf_counter()
+    if quiet:
+        mute_pil_warnings()
     stages = Stages(src, deep, chosen, max_pixels, threads, on_progress, quiet)
     if cache is not None:
         stages.open_cache(Path(cache), settings_key(deep, chosen, max_pixels))
@@ -236,7 +239,7 @@ def validate(
         todo = stages.from_cache()
         report.executor = pick_executor(executor, stages.deep_pil, threads, len(todo))
         if todo:
-            with _make_executor(report.executor, threads, src) as pool:
+            with _make_executor(report.executor, threads, src, quiet) as pool:
                 stages.run(pool, todo, pass_source=report.executor == "thread")
     finally:
         stages.close()

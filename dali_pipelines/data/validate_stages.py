@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import asdict, dataclass
@@ -56,9 +57,19 @@ class FileResult:
 _WORKER_SOURCE: SampleSource | None = None
 
 
-def set_worker_source(source: SampleSource) -> None:
+def set_worker_source(source: SampleSource, quiet: bool = False) -> None:
+    """Initialise a worker process: its copy of the source, and PIL's warnings muted if asked."""
     global _WORKER_SOURCE
     _WORKER_SOURCE = source
+    if quiet:
+        mute_pil_warnings()
+
+
+def mute_pil_warnings() -> None:
+    """Ignore PIL's warnings ("Corrupt EXIF data", decompression-bomb warnings): a validation
+    run meets thousands of odd files and reports its own verdicts. Process-wide, so only for a
+    process validate owns (the CLI, worker processes)."""
+    warnings.filterwarnings("ignore", module=r"PIL\.")
 
 
 def _read(source: SampleSource, index: int) -> bytes | Check:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from dali_pipelines.cli.main import main
@@ -120,6 +122,9 @@ def test_other_formats(tmp_path: Path) -> None:
     broken = bytearray(png_bytes(image))
     broken[29] ^= 0xFF  # the IHDR CRC
     assert check_bytes(bytes(broken), max_pixels=None).reason == "corrupt"
+    # Two-letter signatures that text starts with are "not an image" when PIL cannot read them.
+    for text in (b"BMW 320d, 2009\n", b"P1 is the first priority\n", b"P"):
+        assert check_bytes(text, max_pixels=None).reason == "not_image", text
 
 
 class FailingSource(PathList):
@@ -241,3 +246,22 @@ def test_docs_list_every_kind() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "bad-data.md").read_text()
     missing = [kind.name for kind in KINDS if f"| `{kind.name}` |" not in text]
     assert not missing, f"docs/bad-data.md: add {missing} to the verdict table"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # PIL: "Corrupt EXIF data"
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([kind.make() for kind in GOOD]),
+    st.lists(st.tuples(st.integers(0, 30_000), st.integers(0, 255)), max_size=8),
+    st.none() | st.integers(0, 30_000),
+)
+def test_damaged_files_get_a_verdict_never_an_exception(
+    data: bytes, flips: list[tuple[int, int]], cut: int | None
+) -> None:
+    damaged = bytearray(data)
+    for position, value in flips:
+        damaged[position % len(damaged)] = value
+    if cut is not None:
+        damaged = damaged[: cut % (len(damaged) + 1)]
+    check = check_bytes(bytes(damaged), max_pixels=DEFAULT_MAX_PIXELS, deep=True)
+    assert check.ok or check.reason is not None

@@ -119,9 +119,14 @@ def write_plot(report: BenchReport, path: str | os.PathLike[str]) -> Path:
 
     parameters = list(dict.fromkeys(p.parameter for p in report.sweep))
     panels = 1 + len(parameters)
-    fig = Figure(figsize=(6.5 * panels, 5.2), layout="constrained")
+    # At most two panels a row: three in a row are too wide to read on a screen or in a doc.
+    cols = min(panels, 2)
+    rows = -(-panels // cols)
+    fig = Figure(figsize=(6.5 * cols, 5.2 * rows), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, panels, squeeze=False)[0]
+    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+    for unused in axes[panels:]:
+        unused.set_visible(False)
     _bars(axes[0], report)
     cfg, env = report.config, report.env
     mode = f"train step ({report.train.model})" if report.train is not None else "loader only"

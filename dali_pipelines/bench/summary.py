@@ -90,6 +90,13 @@ def headline(report: BenchReport) -> list[str]:
             f"({dali.stall_fraction:.0%} of the time), on the PIL baseline "
             f"{report.baseline.wait_ms.mean:.1f} ms ({report.baseline.stall_fraction:.0%})"
         )
+    noisy = noisy_loaders(report)
+    if noisy:
+        lines.append(
+            "noisy: the IQR is "
+            + ", ".join(f"{pct:.0%} of the median for {name}" for name, pct in noisy.items())
+            + "; rerun with more --reps, or on a quieter machine, before trusting small gaps"
+        )
     env, ds = report.env, report.env.dataset
     quality = f", JPEG quality ~{ds.jpeg_quality:.0f}" if ds.jpeg_quality is not None else ""
     # The load before the run is other work on the machine (after, it includes this run).
@@ -105,6 +112,20 @@ def headline(report: BenchReport) -> list[str]:
         f"{report.spec_fingerprint}"
     )
     return lines
+
+
+#: An IQR above this share of the median flags a loader's figures as noisy.
+NOISY_IQR = 0.15
+
+
+def noisy_loaders(report: BenchReport) -> dict[str, float]:
+    """Loaders (and the ideal) whose IQR exceeds :data:`NOISY_IQR` of their median."""
+    results = [*report.loaders.values(), *([report.ideal] if report.ideal else [])]
+    return {
+        r.name: r.images_per_s_iqr / r.images_per_s
+        for r in results
+        if r.images_per_s > 0 and r.images_per_s_iqr / r.images_per_s > NOISY_IQR
+    }
 
 
 def sweep_columns(report: BenchReport) -> list[str]:

@@ -75,4 +75,18 @@ def test_plot_writes_a_png(train_sweep_report: BenchReport, tmp_path: Path) -> N
     with Image.open(path) as image:
         assert image.format == "PNG"
         width, height = image.size
-    assert width > 2 * height  # three panels side by side: bars, threads, batch_size
+    assert 0.9 * width < 1.25 * height < 1.1 * width  # bars, threads, batch_size on a 2x2 grid
+
+
+def test_noisy_figures_are_flagged(train_sweep_report: BenchReport) -> None:
+    from dali_pipelines.bench.summary import headline, noisy_loaders
+
+    dali = train_sweep_report.dali.model_copy(
+        update={"images_per_s": 100.0, "images_per_s_iqr": 40.0}
+    )
+    loaders = {**train_sweep_report.loaders, "dali": dali}
+    noisy = train_sweep_report.model_copy(update={"loaders": loaders})
+    assert noisy_loaders(noisy)["dali"] == pytest.approx(0.4)
+    assert any(
+        line.startswith("noisy: the IQR is 40% of the median for dali") for line in headline(noisy)
+    )

@@ -30,7 +30,14 @@ def register(subparsers: SubParsers) -> None:
         "only new or changed files.",
         handler=run,
     )
-    parser.add_argument("data", type=Path, metavar="DIR", help="ImageFolder root or manifest")
+    parser.add_argument(
+        "data",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        metavar="DIR",
+        help="ImageFolder root or manifest",
+    )
     parser.add_argument("--deep", action="store_true", help="decode every file fully")
     parser.add_argument(
         "--decoders",

@@ -281,8 +281,23 @@ def _good(name: str, suffix: str, make: Callable[[], bytes], note: str) -> Kind:
     return Kind(name, suffix, "good", None, make, note)
 
 
-def _truncated_kind(name: str, make: Callable[[], bytes], note: str, error: str) -> Kind:
-    return Kind(name, ".jpg", "bad", "truncated", make, note, False, False, error)
+def _codec(status: int) -> str:
+    return f"nvImageCodec failure: '#{status}'"  # an nvimgcodecStatus_t, see docs/bad-data.md
+
+
+def _bad(
+    name: str,
+    reason: str,
+    make: Callable[[], bytes],
+    note: str,
+    dali_error: str | None,
+    suffix: str = ".jpg",
+    *,
+    pil: bool = False,
+    dali: bool = False,
+    quick: bool = True,
+) -> Kind:
+    return Kind(name, suffix, "bad", reason, make, note, pil, dali, dali_error, quick)
 
 
 KINDS: tuple[Kind, ...] = (
@@ -297,116 +312,32 @@ KINDS: tuple[Kind, ...] = (
     _good("exif_rotated", ".jpg", _exif_rotated, "EXIF orientation 6 (90 degrees)"),
     _good("missing_eoi_padded", ".jpg", _missing_eoi_padded, "no FFD9, zero bytes instead"),
     _good("trailing_garbage", ".jpg", _trailing_garbage, "512 random bytes after FFD9"),
-    Kind(
-        "zero_bytes",
-        ".jpg",
-        "bad",
-        "empty",
-        lambda: b"",
-        "0-byte file",
-        False,
-        False,
-        "nvImageCodec failure: '#2'",
-    ),
-    Kind(
-        "random_bytes",
-        ".jpg",
-        "bad",
-        "not_image",
-        _random_bytes,
-        "4 KiB of noise",
-        False,
-        False,
-        "nvImageCodec failure: '#4'",
-    ),
-    Kind(
-        "text",
-        ".jpg",
-        "bad",
-        "not_image",
-        _text,
-        "an HTML error page",
-        False,
-        False,
-        "nvImageCodec failure: '#4'",
-    ),
-    _truncated_kind(
-        "truncated_in_headers",
-        _truncated(None, cut=100),
-        "cut at byte 100",
-        "nvImageCodec failure: '#3'",
-    ),
-    _truncated_kind("header_only", _header_only, "all headers, no scan data", _SAMPLE),
-    _truncated_kind("truncated_early", _truncated(0.1), "cut 10% into the scan", _SAMPLE),
-    _truncated_kind("truncated_mid_scan", _truncated(0.5), "cut half-way into the scan", _SAMPLE),
-    _truncated_kind("missing_eoi", _truncated(None, cut=-2), "only FFD9 missing", _SAMPLE),
-    Kind(
-        "truncated_png",
-        ".png",
-        "bad",
-        "truncated",
-        _truncated_png,
-        "first half of a PNG",
-        False,
-        False,
-        "nvImageCodec failure: '#17'",
-    ),
-    Kind(
-        "png_no_iend",
-        ".png",
-        "bad",
-        "truncated",
-        _png_no_iend,
-        "IEND chunk missing",
-        True,
-        False,
-        "nvImageCodec failure: '#17'",
-    ),
-    Kind(
+    _bad("zero_bytes", "empty", lambda: b"", "0-byte file", _codec(2)),
+    _bad("random_bytes", "not_image", _random_bytes, "4 KiB of noise", _codec(4)),
+    _bad("text", "not_image", _text, "an HTML error page", _codec(4)),
+    _bad("truncated_in_headers", "truncated", _truncated(None, 100), "cut at byte 100", _codec(3)),
+    _bad("header_only", "truncated", _header_only, "all headers, no scan data", _SAMPLE),
+    _bad("truncated_early", "truncated", _truncated(0.1), "cut 10% into the scan", _SAMPLE),
+    _bad("truncated_mid_scan", "truncated", _truncated(0.5), "cut half-way into the scan", _SAMPLE),
+    _bad("missing_eoi", "truncated", _truncated(None, -2), "only FFD9 missing", _SAMPLE),
+    _bad("truncated_png", "truncated", _truncated_png, "first half of a PNG", _codec(17), ".png"),
+    _bad("png_no_iend", "truncated", _png_no_iend, "IEND missing", _codec(17), ".png", pil=True),
+    _bad(
         "marker_in_scan",
-        ".jpg",
-        "bad",
         "corrupt",
         _marker_in_scan,
         "FFC4 written mid-scan: PIL fails, DALI decodes",
-        False,
-        True,
         None,
+        dali=True,
         quick=False,
     ),
-    Kind(
-        "huge_jpeg_header",
-        ".jpg",
-        "bad",
-        "too_many_pixels",
-        _huge_jpeg,
-        f"SOF claims {HUGE_SIDE}x{HUGE_SIDE}",
-        False,
-        False,
-        _SAMPLE,  # checked before allocating: 'Image too large', OpenCV's pixel limit
+    # Both decoders refuse these before allocating (libjpeg: "Image too large", then OpenCV's
+    # 2^30-pixel limit in DALI's fallback decoder).
+    _bad("huge_jpeg_header", "too_many_pixels", _huge_jpeg, "SOF claims 50000x50000", _SAMPLE),
+    _bad(
+        "huge_png_header", "too_many_pixels", _huge_png, "IHDR claims 50000x50000", _SAMPLE, ".png"
     ),
-    Kind(
-        "huge_png_header",
-        ".png",
-        "bad",
-        "too_many_pixels",
-        _huge_png,
-        f"IHDR claims {HUGE_SIDE}x{HUGE_SIDE}",
-        False,
-        False,
-        _SAMPLE,  # checked before allocating: 'Image too large', OpenCV's pixel limit
-    ),
-    Kind(
-        "gif_named_jpg",
-        ".jpg",
-        "bad",
-        "unsupported_format",
-        _gif_named_jpg,
-        "a GIF: PIL reads it, DALI does not",
-        True,
-        False,
-        "nvImageCodec failure: '#4'",
-    ),
+    _bad("gif_named_jpg", "unsupported_format", _gif_named_jpg, "a GIF", _codec(4), pil=True),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

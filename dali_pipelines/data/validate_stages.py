@@ -148,10 +148,12 @@ class Stages:
         hits = 0
         for index in range(len(self.source)):
             path = self.source.path(index)
+            stored = None
             stat = _stat(path) if self.cache is not None else None
-            stored = self.cache.lookup(path, *stat) if self.cache and stat else None
-            if stat is not None:
+            if self.cache is not None and stat is not None:
                 self._stats[index] = stat
+                # Absolute paths: the dataset named from another folder hits the same rows.
+                stored = self.cache.lookup(os.path.abspath(path), *stat)
             if stored is None:
                 todo.append(index)
                 continue
@@ -204,7 +206,7 @@ class Stages:
         self._results[index] = FileResult.from_check(index, path, check, nbytes)
         stat = self._stats.get(index)
         if self.cache is not None and stat is not None and check.reason != "unreadable":
-            self.cache.store(path, *stat, asdict(check) | {"bytes": nbytes})
+            self.cache.store(os.path.abspath(path), *stat, asdict(check) | {"bytes": nbytes})
 
     # -- DALI -------------------------------------------------------------------------------
     def _enqueue(self, index: int, check: Check, nbytes: int | None) -> None:

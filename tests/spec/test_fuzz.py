@@ -80,6 +80,9 @@ def _bounds(metadata: Sequence[Any]) -> dict[str, Any]:
 def _number(kind: type, bounds: dict[str, Any], extremes: bool) -> st.SearchStrategy[Any]:
     lo = bounds.get("ge", bounds.get("gt", -4 if kind is int else -2.0))
     hi = bounds.get("le", bounds.get("lt", 700 if kind is int else 400.0))
+    inside: st.SearchStrategy[Any]
+    rare: st.SearchStrategy[Any]
+    sane: st.SearchStrategy[Any]
     if kind is int:
         lo, hi = lo + ("gt" in bounds), hi - ("lt" in bounds)
         inside = st.integers(min_value=lo, max_value=max(lo, hi))
@@ -89,7 +92,7 @@ def _number(kind: type, bounds: dict[str, Any], extremes: bool) -> st.SearchStra
         floor = 1e-3 if "gt" in bounds and not extremes else lo  # no subnormals when sane
         inside = st.floats(floor, hi, exclude_max="lt" in bounds, allow_subnormal=extremes)
         inside = inside.filter(lambda v: "gt" not in bounds or v > lo)
-        inside |= st.integers(math.floor(lo) + 1, max(math.floor(lo) + 1, math.floor(hi)))
+        inside = inside | st.integers(math.floor(lo) + 1, max(math.floor(lo) + 1, math.floor(hi)))
         rare = st.sampled_from(SPECIAL_FLOATS) | st.floats(-1e9, 1e9)
         sane = st.floats(-1e4, 1e4, allow_subnormal=False)
     # Rarely: extremes (2**63, inf, NaN) or values outside the constraints.

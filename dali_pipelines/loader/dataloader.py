@@ -15,6 +15,7 @@ from typing import Any, Literal
 import torch
 
 from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
+from ..backends.recovery import OnError, Recovery
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderStateError
@@ -25,6 +26,8 @@ from .distributed import resolve_placement
 from .order import EpochOrder
 
 STATE_VERSION = 1
+#: PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images fail before decode.
+DEFAULT_MAX_PIXELS = 89_478_485
 Backend = Literal["auto", "dali", "reference"]
 Device = Literal["auto", "cpu", "gpu"]
 
@@ -68,6 +71,8 @@ class DataLoader:
         even_batches: bool = True,
         prefetch_queue_depth: int = 2,
         check: CheckMode = "first",
+        on_error: OnError = "raise",
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
         if spec is None:
             raise DaliPipelinesError(
@@ -110,6 +115,11 @@ class DataLoader:
             num_classes=len(classes) if classes else None,
         )
         self._checker = ContractChecker(self.contract, check=check)
+        if on_error not in ("raise", "skip"):
+            raise DaliPipelinesError(f"on_error: expected 'raise' or 'skip', got {on_error!r}")
+        self.on_error: OnError = on_error
+        self.max_pixels = max_pixels
+        self._recovery = Recovery(on_error=on_error, color=self.spec.decode.color)
 
     # -- configuration -----------------------------------------------------------------------
     def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
@@ -182,7 +192,14 @@ class DataLoader:
                 output_dtype=self.contract.tensor("images").dtype,
                 output_ndim=self.contract.tensor("images").sample_ndim,
             )
-            return DaliRunner(self.dataset, self.plan, options, self.output_device)
+            return DaliRunner(
+                self.dataset,
+                self.plan,
+                options,
+                self.output_device,
+                recovery=self._recovery,
+                max_pixels=self.max_pixels,
+            )
         from ..backends.reference import ReferenceRunner
 
         return ReferenceRunner(
@@ -192,6 +209,8 @@ class DataLoader:
             seed=self.seed,
             pin_memory=self.pin_memory,
             output_device=self.output_device,
+            recovery=self._recovery,
+            max_pixels=self.max_pixels,
         )
 
     # -- torch DataLoader surface --------------------------------------------------------------
@@ -245,6 +264,21 @@ class DataLoader:
         # At interpreter shutdown the modules close() needs may be gone already.
         with contextlib.suppress(Exception):
             self.close()
+
+    # -- bad data ------------------------------------------------------------------------------
+    @property
+    def skipped(self) -> dict[int, list[tuple[str, str]]]:
+        """Per epoch, the (path, reason) of every sample skipped with ``on_error="skip"``.
+
+        Quarantined files are listed again in every epoch they were due, so for each epoch
+        delivered + skipped == the samples the epoch was to deliver.
+        """
+        return self._recovery.issues_by_epoch(self._recovery.skipped)
+
+    @property
+    def fallbacks(self) -> dict[int, list[tuple[str, str]]]:
+        """Per epoch, the files DALI could not decode and PIL could: delivered, not lost."""
+        return self._recovery.issues_by_epoch(self._recovery.fallbacks)
 
     # -- resume --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

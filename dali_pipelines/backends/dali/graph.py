@@ -29,6 +29,9 @@ class GraphOptions:
     #: The images' dtype and per-sample ndim from the contract; DALI verifies them per iteration.
     output_dtype: str | None = None
     output_ndim: int | None = None
+    #: HWC images as the last op leaves them, no output conversion (sizes may vary per sample):
+    #: the DALI segment in front of a Python stage that runs in worker processes.
+    raw_output: bool = False
 
 
 def _decode(encoded: Any, kind: str, *, device: str, color: str, **kwargs: Any) -> Any:
@@ -112,6 +115,9 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
         args: list[dict[str, Any]] = [{} for _ in plan.steps]
         for (step_index, name), node in zip(source.arg_keys, arg_nodes):
             args[step_index][name] = node
+        for step in plan.steps:
+            if getattr(step.op, "wants_sample_index", False):
+                args[step.index]["index"] = indices  # a Python stage names a failing sample
         decode = functools.partial(
             _decode, encoded, device=decode_device, color=plan.spec.decode.color
         )
@@ -130,7 +136,7 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
             ctx = DaliContext(device=device, state=step.state_in)
             is_last = position == len(steps) - 1
             fuse = getattr(step.op, "build_dali_output", None)
-            if is_last and fuse is not None and _fusable(plan):
+            if is_last and fuse is not None and _fusable(plan) and not options.raw_output:
                 layout = (
                     "HWC"
                     if plan.spec.output.memory_format == "channels_last"
@@ -142,7 +148,7 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
                 last_fused = True
             else:
                 image = step.op.build_dali(step.params, image, args[step.index], ctx)
-        if not last_fused:
+        if not last_fused and not options.raw_output:
             image = _output(plan, image, device)
         return image, labels, indices
 

@@ -11,9 +11,12 @@ from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import Dataset
 
 from ...data.pil import decode_pil
+from ...data.probe import probe_header
 from ...data.source import SampleSource
+from ...errors import SampleDecodeError
 from ...ops._dali import torch_dtype
 from ...plan import Plan
+from ..recovery import Recovery
 
 
 def build_transform(plan: Plan) -> Any:
@@ -29,18 +32,50 @@ def build_transform(plan: Plan) -> Any:
     return v2.Compose(transforms)
 
 
-class _PlanDataset(Dataset[tuple[torch.Tensor, int, int]]):
-    def __init__(self, source: SampleSource, plan: Plan):
+Item = tuple[torch.Tensor | None, int, int, str | None]
+
+
+class _PlanDataset(Dataset[Item]):
+    """PIL decode + v2 transforms; a bad sample comes back as (None, label, index, reason)."""
+
+    def __init__(self, source: SampleSource, plan: Plan, max_pixels: int | None):
         self.source = source
         self.color = plan.spec.decode.color
         self.transform = build_transform(plan)
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.source)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
-        image = decode_pil(self.source.read_bytes(index), self.color)
-        return self.transform(image).as_subclass(torch.Tensor), self.source.label(index), index
+    def __getitem__(self, index: int) -> Item:
+        label = self.source.label(index)
+        try:
+            data = self.source.read_bytes(index)
+            if len(data) == 0:
+                return None, label, index, "empty file"
+            if self.max_pixels is not None:
+                header = probe_header(data)
+                if header.pixels > self.max_pixels:
+                    reason = (
+                        f"too many pixels: {header.width}x{header.height} = {header.pixels} "
+                        f"> max_pixels={self.max_pixels}"
+                    )
+                    return None, label, index, reason
+            image = decode_pil(data, self.color)
+        except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
+            return None, label, index, f"PIL: {type(exc).__name__}: {exc}"
+        return self.transform(image).as_subclass(torch.Tensor), label, index, None
+
+
+def _collate(
+    items: list[Item],
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, list[tuple[int, str]]]:
+    good = [item for item in items if item[3] is None]
+    bad = [(item[2], item[3]) for item in items if item[3] is not None]
+    images = torch.stack([item[0] for item in good]) if good else None  # type: ignore[misc]
+    labels = torch.tensor([item[1] for item in good], dtype=torch.int64)
+    indices = torch.tensor([item[2] for item in good], dtype=torch.int64)
+    return images, labels, indices, bad  # type: ignore[return-value]
 
 
 class _EpochBatches:
@@ -70,15 +105,20 @@ class ReferenceRunner:
         pin_memory: bool = False,
         prefetch_factor: int | None = None,
         output_device: torch.device | None = None,
+        recovery: Recovery | None = None,
+        max_pixels: int | None = None,
     ):
         self.plan = plan
+        self.dataset = dataset
+        self.recovery = recovery if recovery is not None else Recovery(color=plan.spec.decode.color)
         self.output_device = output_device
         self._sampler = _EpochBatches()
         generator = torch.Generator()
         generator.manual_seed(seed)
         self._loader = TorchDataLoader(
-            _PlanDataset(dataset, plan),
+            _PlanDataset(dataset, plan, max_pixels),
             batch_sampler=self._sampler,
+            collate_fn=_collate,
             num_workers=num_workers,
             persistent_workers=num_workers > 0,
             pin_memory=pin_memory,
@@ -89,9 +129,17 @@ class ReferenceRunner:
     def epoch(
         self, epoch: int, batches: Sequence[np.ndarray], start_batch: int = 0
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        self._sampler.batches = batches[start_batch:]
+        self._sampler.batches = [self._unquarantined(b, epoch) for b in batches[start_batch:]]
         spec = self.plan.spec.output
-        for images, labels, indices in self._loader:
+        for maybe_images, labels, indices, bad in self._loader:
+            for index, reason in bad:
+                path = self.dataset.path(index)
+                if self.recovery.on_error == "raise":
+                    raise SampleDecodeError(
+                        f"sample {index} ({path}): {reason}", path=path, index=index
+                    )
+                self.recovery.skip(epoch, index, path, reason)
+            images = maybe_images if maybe_images is not None else self._empty()
             if spec.layout == "HWC":
                 images = images.permute(0, 2, 3, 1).contiguous()
             elif spec.memory_format == "channels_last":
@@ -100,6 +148,24 @@ class ReferenceRunner:
                 images = images.to(self.output_device, non_blocking=True)
                 labels = labels.to(self.output_device, non_blocking=True)
             yield images, labels.to(torch.int64), indices
+
+    def _unquarantined(self, batch: np.ndarray, epoch: int) -> np.ndarray:
+        """Quarantined samples are reported again but not decoded again (as on DALI)."""
+        keep = []
+        for raw in batch:
+            index = int(raw)
+            if index in self.recovery.quarantine:
+                path = self.dataset.path(index)
+                self.recovery.skip(epoch, index, path, self.recovery.quarantine[index])
+            else:
+                keep.append(index)
+        return np.array(keep, dtype=np.int64)
+
+    def _empty(self) -> torch.Tensor:
+        """A batch whose samples were all skipped: 0 images, the right trailing shape."""
+        out = self.plan.output
+        shape = (0, out.channels, out.height or 0, out.width or 0)
+        return torch.empty(shape, dtype=torch_dtype(out.dtype))
 
     def close(self) -> None:
         # Dropping the iterator ends persistent workers.

@@ -1,0 +1,78 @@
+"""What happens to samples DALI cannot decode: the bookkeeping behind ``on_error``.
+
+``raise``: the first bad sample raises :class:`SampleDecodeError` naming its file and index.
+``skip``: a file DALI cannot decode but PIL can is decoded by PIL and fed to DALI re-encoded as
+a PNM (lossless, decoded bit-exactly), so it is delivered, with the same augmentations, and
+counted as a fallback; a file neither can read is skipped, reported, and quarantined so later
+epochs skip it without trying again. Records are keyed by (epoch, index), so a batch re-run after
+a pipeline rebuild never counts a sample twice.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..data.pil import decode_pil
+
+OnError = Literal["raise", "skip"]
+
+
+@dataclass(frozen=True)
+class SampleIssue:
+    epoch: int
+    index: int
+    path: str
+    reason: str
+
+
+@dataclass
+class Recovery:
+    on_error: OnError = "raise"
+    color: Literal["rgb", "grayscale"] = "rgb"
+    #: index -> reason: never decoded again (skipped every epoch, still reported every epoch).
+    quarantine: dict[int, str] = field(default_factory=dict)
+    #: indices whose files DALI cannot decode and PIL can: fed as PNM.
+    fallback: set[int] = field(default_factory=set)
+    skipped: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
+    fallbacks: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
+
+    def skip(self, epoch: int, index: int, path: str, reason: str) -> None:
+        self.quarantine[index] = reason
+        self.skipped[(epoch, index)] = SampleIssue(epoch, index, path, reason)
+
+    def note_fallback(self, epoch: int, index: int, path: str, reason: str) -> None:
+        self.fallbacks[(epoch, index)] = SampleIssue(epoch, index, path, reason)
+
+    def pnm(self, data: np.ndarray) -> np.ndarray:
+        """PIL's decode of ``data`` (orientation applied) as PNM bytes DALI decodes exactly."""
+        image = decode_pil(data, self.color)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PPM")  # P6 for RGB, P5 for L
+        return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+
+    def pil_reason(self, data: np.ndarray) -> str | None:
+        """``None`` when PIL decodes ``data``; otherwise why it cannot."""
+        try:
+            decode_pil(data, self.color)
+        except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def issues_by_epoch(
+        self, which: dict[tuple[int, int], SampleIssue]
+    ) -> dict[int, list[tuple[str, str]]]:
+        out: dict[int, list[tuple[str, str]]] = {}
+        for (epoch, _index), issue in sorted(which.items()):
+            out.setdefault(epoch, []).append((issue.path, issue.reason))
+        return out
+
+
+def placeholder_pnm(channels: int) -> np.ndarray:
+    """A 1x1 image fed when every sample of a batch was skipped (DALI cannot run an empty
+    batch); its row is dropped from the output, so the batch arrives with 0 samples."""
+    header = b"P6\n1 1\n255\n" if channels == 3 else b"P5\n1 1\n255\n"
+    return np.frombuffer(header + b"\x00" * channels, dtype=np.uint8)

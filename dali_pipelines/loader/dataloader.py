@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .distributed import resolve_placement
 from .order import EpochOrder
+from .stats import LoaderStats
 
 STATE_VERSION = 1
 #: PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images fail before decode.
@@ -120,6 +122,8 @@ class DataLoader:
         self.on_error: OnError = on_error
         self.max_pixels = max_pixels
         self._recovery = Recovery(on_error=on_error, color=self.spec.decode.color)
+        #: How long the training loop waited on this loader per batch (the stall statistic).
+        self.stats = LoaderStats()
 
     # -- configuration -----------------------------------------------------------------------
     def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
@@ -238,6 +242,8 @@ class DataLoader:
         batches = self._order.batches(epoch)
         self._active = (epoch, start)
         self._checker.start_epoch(epoch)
+        # A wait is the time from the loop asking for a batch to receiving it (iter() included).
+        asked = time.perf_counter()
         for images, labels, _indices in self._runner.epoch(epoch, batches, start):
             if self.pin_memory and images.device.type == "cpu":
                 images, labels = images.pin_memory(), labels.pin_memory()
@@ -245,7 +251,9 @@ class DataLoader:
                 labels = labels.to(self.output_device, non_blocking=True)
             self._checker((images, labels))
             self._active = (epoch, self._active[1] + 1)
+            self.stats.record_wait(time.perf_counter() - asked)
             yield images, labels
+            asked = time.perf_counter()
         self._active = None
 
     def close(self) -> None:

@@ -201,3 +201,12 @@ def test_gpu_outputs_on_local_rank_device(jpeg_folder: Path) -> None:
     with DataLoader(ImageFolder(jpeg_folder), SMALL, batch_size=4, device="gpu") as loader:
         images, labels = next(iter(loader))
     assert images.device == torch.device("cuda", 0) and labels.device == images.device
+
+
+def test_stats_record_one_wait_per_batch(jpeg_folder: Path) -> None:
+    with DataLoader(ImageFolder(jpeg_folder), FIXED, batch_size=4) as loader:
+        for _ in loader:
+            pass
+        summary = loader.stats.summary()
+    assert summary.batches == len(loader) == 6
+    assert 0 < summary.p50_ms <= summary.max_ms and summary.total_s > 0

@@ -33,7 +33,10 @@ def test_every_command_module_registers_a_handler() -> None:
     names = set(subparsers.choices)  # type: ignore[arg-type]
     assert len(names) == len(COMMAND_MODULES)
     for name in names:
-        args = parser.parse_args([name, "OUT"] if name == "demo-data" else [name])
+        sub = subparsers.choices[name]  # type: ignore[index]
+        # One placeholder per required positional (OUT, SPEC, DIR, MODULE:ATTR, ...).
+        positionals = [a for a in sub._actions if not a.option_strings and a.required]
+        args = parser.parse_args([name, *("X" for _ in positionals)])
         assert callable(args.handler)
 
 

@@ -210,3 +210,20 @@ def test_stats_record_one_wait_per_batch(jpeg_folder: Path) -> None:
         summary = loader.stats.summary()
     assert summary.batches == len(loader) == 6
     assert 0 < summary.p50_ms <= summary.max_ms and summary.total_s > 0
+
+
+def test_close_releases_dali_threads(jpeg_folder: Path) -> None:
+    import gc
+    import os
+
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    loader = DataLoader(ImageFolder(jpeg_folder), FIXED, batch_size=4, num_threads=2)
+    before = threads()
+    for _ in loader:
+        pass
+    assert threads() > before  # DALI's workers are running
+    loader.close()
+    gc.collect()
+    assert threads() <= before

@@ -51,9 +51,9 @@ def register(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--executor",
-        choices=("auto", "thread", "process"),
-        default="auto",
-        help="auto: processes for PIL decoding (--deep), threads otherwise",
+        choices=("thread", "process"),
+        default="thread",
+        help="parallel checks in threads (decoders release the GIL) or worker processes",
     )
     parser.add_argument(
         "--max-pixels",

@@ -155,15 +155,6 @@ def test_process_executor_gives_the_same_verdicts(bad_folder: Path) -> None:
     assert [r.to_json() for r in procs.files] == [r.to_json() for r in threads.files]
 
 
-def test_auto_executor() -> None:
-    from dali_pipelines.data.validate import pick_executor
-
-    assert pick_executor("auto", deep_pil=True, workers=2, files=10_000) == "process"
-    assert pick_executor("auto", deep_pil=True, workers=2, files=10) == "thread"
-    assert pick_executor("auto", deep_pil=False, workers=8, files=10_000) == "thread"
-    assert pick_executor("auto", deep_pil=True, workers=1, files=10_000) == "thread"
-
-
 # -- cache and report -----------------------------------------------------------------------------
 
 

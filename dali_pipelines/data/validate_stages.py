@@ -14,11 +14,12 @@ import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .checks import Check, Decoder, bad, check_bytes
+from .dali_check import DaliDecodeCheck  # imports DALI only when one is made
 from .source import SampleSource
 from .validate_cache import ResultCache
 
@@ -108,6 +109,9 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 class Stages:
+    """One run's state: every file's result so far, the cache, and the DALI batch being filled.
+    All of it lives on the calling thread; workers only return ``check_chunk`` results."""
+
     def __init__(
         self,
         source: SampleSource,
@@ -127,10 +131,8 @@ class Stages:
         self.cache: ResultCache | None = None
         self._results: list[FileResult | None] = [None] * len(source)
         self._stats: dict[int, tuple[int, int]] = {}
-        self._dali: Any = None
+        self._dali: DaliDecodeCheck | None = None
         if deep and "dali" in decoders:
-            from .dali_check import DaliDecodeCheck
-
             self._dali = DaliDecodeCheck(threads, DALI_BATCH_SIZE, quiet)
         self._queue: list[tuple[int, Check, int | None]] = []
         self._queued_pixels = 0
@@ -225,19 +227,13 @@ class Stages:
         for index, _, _ in self._queue:
             data = _read(self.source, index)  # read again: the page cache makes this cheap
             items.append((index, data if isinstance(data, bytes) else b""))
+        assert self._dali is not None
         failures = self._dali.check(items)
         for index, check, nbytes in self._queue:
             failed = failures.get(index)
-            if failed is not None:
-                check = Check(
-                    False,
-                    failed.reason,
-                    failed.detail,
-                    "dali",
-                    check.format,
-                    check.height,
-                    check.width,
-                )
+            if failed is not None:  # keep the format and size the header gave
+                check = replace(check, ok=False, reason=failed.reason, detail=failed.detail)
+                check = replace(check, decoder="dali")
             self._finish(index, check, nbytes)
         self._progress(len(self._queue))
         self._queue.clear()

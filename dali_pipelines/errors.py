@@ -53,4 +53,21 @@ class ContractViolation(DaliPipelinesError, AssertionError):
 
 
 class PythonStageError(DaliPipelinesError, RuntimeError):
-    """An exception raised inside a user's Python stage; names the op, the sample and its file."""
+    """An exception raised inside a user's Python stage; names the op, the sample and its file.
+
+    The original exception is chained as ``__cause__`` (from a worker process: with the worker's
+    traceback as text). ``op``, ``index`` and ``path`` say where; each may be ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        op: str | None = None,
+        index: int | None = None,
+        path: str | None = None,
+    ):
+        super().__init__(message)
+        self.op = op
+        self.index = index
+        self.path = path

@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (registration side effect)
     horizontal_flip,
     normalize,
     pad,
+    python,
     random_crop,
     random_resized_crop,
     resize,

@@ -49,6 +49,7 @@ def load_spec(source: SpecLike) -> PipelineSpec:
 
 def dump_spec(spec: PipelineSpec, path: str | Path | None = None) -> str:
     """Serialize to YAML (or JSON when ``path`` ends in .json); write it when ``path`` is given."""
+    spec.check_dumpable()
     data = spec.model_dump(mode="json")
     as_json = path is not None and str(path).lower().endswith(".json")
     text = json.dumps(data, indent=2) if as_json else yaml.safe_dump(data, sort_keys=False)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field
 
 from .._model import FrozenModel
+from ..errors import SpecError
 from ..ops import registered_ops
 from ..ops.base import on_register
 from ..ops.state import Dtype
@@ -62,9 +63,21 @@ class PipelineSpec(FrozenModel):
     output: OutputSpec = OutputSpec()
 
     def canonical_json(self) -> str:
-        """Stable JSON: sorted keys, defaults included, the display ``name`` left out."""
-        data = self.model_dump(mode="json", exclude={"name"})
+        """Stable JSON: sorted keys, defaults included, the display ``name`` left out.
+
+        An in-process Python stage (which cannot be dumped) appears as its callable's
+        ``module.qualname``, so such a spec still has a fingerprint that survives a restart.
+        """
+        data = self.model_dump(mode="json", exclude={"name"}, context={"fingerprint": True})
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def check_dumpable(self) -> None:
+        """Raise :class:`SpecError` naming the first op that holds an in-process callable."""
+        from ..ops.python import in_process_message
+
+        for index, op in enumerate(self.ops):
+            if getattr(op, "in_process", False):
+                raise SpecError(f"ops[{index}]: {in_process_message(op)}")
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,170 @@
+"""Where each step of a plan runs: DALI, a Python stage (inline or in workers), or torch.
+
+Two ways to run a Python stage, chosen per plan:
+
+* **inline**: DALI's ``fn.python_function`` inside the one DALI graph. No copies and no extra
+  processes, but it holds the GIL, so the stage runs on one core at a time. Only for numpy ops
+  (pure functions of the image and their ``rng``) on a CPU graph: torchvision-style stages need
+  the global RNGs seeded per sample, which from a DALI thread could disturb the training loop's
+  own draws.
+* **workers**: the graph is split. A DALI segment (decode and the ops before the stage) yields
+  the images; worker processes run the stage and the per-sample ops after it (torch); a tail of
+  batchable ops (normalize, dtype, flips with per-sample flags, fixed crops) runs batched in
+  torch on the loader's device.
+
+``auto`` picks inline for numpy ops and workers otherwise; measured on 2 cores
+(docs/hybrid.md), inline was as fast or faster for a cheap op, and the worker split wins once
+the stage's Python time per sample exceeds what the DALI threads spend on it, when the
+register call says ``placement="workers"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import SpecError
+from ..ops.python import PythonParams, declared
+from ..plan import Plan, Step
+
+Where = Literal[
+    "dali-cpu", "dali-gpu", "python-inline", "python-workers", "torch-workers", "torch-batch"
+]
+Mode = Literal["dali", "inline", "workers"]
+PythonPlacement = Literal["auto", "inline", "workers"]
+
+#: Ops that run batched on the loader's device after a Python stage (their params draw nothing
+#: or per-sample flags; a fixed crop draws the same window for same-size inputs).
+BATCHABLE = frozenset(
+    {"normalize", "to_dtype", "grayscale", "horizontal_flip", "vertical_flip", "center_crop"}
+)
+#: Ops that depend on their input's size when drawing (wrong after a stage of unknown size).
+_SIZE_FREE = frozenset({"normalize", "to_dtype", "grayscale", "horizontal_flip", "vertical_flip"})
+
+WHERE_TEXT = {
+    "dali-cpu": "DALI CPU",
+    "dali-gpu": "DALI GPU",
+    "python-inline": "Python per-sample (DALI python_function)",
+    "python-workers": "Python per-sample (worker processes)",
+    "torch-workers": "torch per-sample (worker processes)",
+    "torch-batch": "torch batch (loader device)",
+}
+
+
+@dataclass(frozen=True)
+class StepPlace:
+    index: int
+    label: str
+    where: Where
+    #: The DALI operator, or why the step runs where it does.
+    detail: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    mode: Mode
+    steps: tuple[StepPlace, ...]
+    #: First step run outside the DALI graph (workers mode); ``len(steps)`` otherwise.
+    split: int
+    #: First step of the batched torch tail (workers mode); ``len(steps)`` when there is none.
+    tail: int
+
+    def segments(self) -> list[tuple[str, list[int]]]:
+        """Consecutive steps grouped by where they run: [("DALI CPU", [0, 1]), ...]."""
+        out: list[tuple[str, list[int]]] = []
+        for step in self.steps:
+            kind = WHERE_TEXT[step.where].split(" (")[0]
+            if out and out[-1][0] == kind:
+                out[-1][1].append(step.index)
+            else:
+                out.append((kind, [step.index]))
+        return out
+
+
+def python_label(step: Step) -> str:
+    return f"python:{step.params.name}" if isinstance(step.params, PythonParams) else step.op.name
+
+
+def _inline_ok(step: Step, steps: tuple[Step, ...], device: str) -> str | None:
+    """``None`` when the Python step can run inline; otherwise the reason it cannot."""
+    assert isinstance(step.params, PythonParams)
+    accepts, rule, forced = declared(step.params)
+    if device != "cpu":
+        return "python_function needs CPU data: the stage runs in workers between GPU segments"
+    if forced == "workers":
+        return "registered with placement='workers'"
+    if forced != "inline" and accepts != "numpy":
+        return (
+            f"takes a {'PIL image' if accepts == 'pil' else 'tensor'} and draws from the "
+            "global RNGs: seeded per sample in a worker process, where that cannot disturb "
+            "the training loop"
+        )
+    if rule.size == "varies":
+        later = [s.op.name for s in steps[step.index + 1 :] if s.op.name not in _SIZE_FREE]
+        if later:
+            return f"output size varies: {later[0]} after it must draw with the real size"
+    return None
+
+
+def place(plan: Plan, device: str = "cpu", python: PythonPlacement = "auto") -> Placement:
+    """Decide where every step of ``plan`` runs on ``device`` ("cpu" or "gpu")."""
+    if python not in ("auto", "inline", "workers"):
+        raise SpecError(f"python_placement: expected 'auto', 'inline' or 'workers', got {python!r}")
+    steps = plan.steps
+    dali: Where = "dali-gpu" if device == "gpu" else "dali-cpu"
+    reasons: dict[int, str | None] = {}
+    for step in steps:
+        if isinstance(step.params, PythonParams):
+            reason = _inline_ok(step, steps, device)
+            if python == "workers":
+                reason = reason or "python_placement='workers'"
+            elif python == "inline" and reason is not None and device == "cpu":
+                reason = None  # the user asked for it (global RNG seeding in a DALI thread)
+            reasons[step.index] = reason
+    split = next((i for i, r in reasons.items() if r is not None), len(steps))
+    if not reasons:
+        mode: Mode = "dali"
+    else:
+        mode = "inline" if split == len(steps) else "workers"
+    tail = len(steps)
+    if mode == "workers":
+        tail = _tail_start(steps, split)
+    placed = []
+    for step in steps:
+        label = python_label(step)
+        if step.index < split:
+            if step.index in reasons:
+                placed.append(StepPlace(step.index, label, "python-inline", "fn.python_function"))
+            else:
+                placed.append(StepPlace(step.index, label, dali, step.op.dali_operator))
+        elif step.index >= tail:
+            placed.append(StepPlace(step.index, label, "torch-batch", _batch_text(step)))
+        elif step.index in reasons:
+            why = reasons[step.index] or "after a stage that runs in workers"
+            placed.append(StepPlace(step.index, label, "python-workers", why))
+        else:
+            placed.append(
+                StepPlace(
+                    step.index,
+                    label,
+                    "torch-workers",
+                    "after a Python stage; draws per-sample parameters that need the image",
+                )
+            )
+    return Placement(mode=mode, steps=tuple(placed), split=split, tail=tail)
+
+
+def _tail_start(steps: tuple[Step, ...], split: int) -> int:
+    """The longest suffix after ``split`` of batchable ops whose input has a fixed size."""
+    tail = len(steps)
+    for step in reversed(steps[split + 1 :]):
+        if step.op.name not in BATCHABLE or step.state_in.fixed_size is None:
+            break
+        tail = step.index
+    return tail
+
+
+def _batch_text(step: Step) -> str:
+    if step.op.name in ("horizontal_flip", "vertical_flip"):
+        return "per-sample flags drawn in Python, applied with torch.where on the batch"
+    return "deterministic for same-size inputs: one call on the whole batch"

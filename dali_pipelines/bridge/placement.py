@@ -113,6 +113,7 @@ def place(plan: Plan, device: str = "cpu", python: PythonPlacement = "auto") -> 
     steps = plan.steps
     dali: Where = "dali-gpu" if device == "gpu" else "dali-cpu"
     reasons: dict[int, str | None] = {}
+    no_dali: dict[int, str] = {}  # spec ops without a DALI builder for these params
     for step in steps:
         if isinstance(step.params, PythonParams):
             reason = _inline_ok(step, steps, device)
@@ -121,11 +122,16 @@ def place(plan: Plan, device: str = "cpu", python: PythonPlacement = "auto") -> 
             elif python == "inline" and reason is not None and device == "cpu":
                 reason = None  # the user asked for it (global RNG seeding in a DALI thread)
             reasons[step.index] = reason
-    split = next((i for i, r in reasons.items() if r is not None), len(steps))
-    if not reasons:
-        mode: Mode = "dali"
+        else:
+            why = step.op.dali_supported(step.params, device)
+            if why is not None:
+                no_dali[step.index] = why
+    outside = [i for i, r in reasons.items() if r is not None] + list(no_dali)
+    split = min(outside, default=len(steps))
+    if split < len(steps):
+        mode: Mode = "workers"
     else:
-        mode = "inline" if split == len(steps) else "workers"
+        mode = "inline" if reasons else "dali"
     tail = len(steps)
     if mode == "workers":
         tail = _tail_start(steps, split)
@@ -142,6 +148,8 @@ def place(plan: Plan, device: str = "cpu", python: PythonPlacement = "auto") -> 
         elif step.index in reasons:
             why = reasons[step.index] or "after a stage that runs in workers"
             placed.append(StepPlace(step.index, label, "python-workers", why))
+        elif step.index in no_dali:
+            placed.append(StepPlace(step.index, label, "torch-workers", no_dali[step.index]))
         else:
             placed.append(
                 StepPlace(

@@ -132,6 +132,8 @@ def to_hwc(out: Any) -> np.ndarray:
         )
     if array.ndim == 2:
         array = array[:, :, None]
+    if not array.flags.writeable:  # PIL's arrays are read-only; torch warns on those
+        return array.copy()
     return np.ascontiguousarray(array)
 
 

@@ -17,6 +17,8 @@ import torch
 
 from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
 from ..backends.recovery import OnError, Recovery
+from ..bridge.placement import Placement, PythonPlacement, place
+from ..bridge.torch_args import torch_arguments
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderStateError
@@ -53,12 +55,18 @@ class DataLoader:
     ``images`` follow the spec's output (layout, dtype, memory format); ``labels`` are int64 of
     shape (N,). ``seed`` fixes both the order and every augmentation: batches are a pure function
     of (seed, epoch, world size), whatever the thread count.
+
+    torch's argument names work too (``DataLoader(dataset, 64, num_workers=4, ...)``): without a
+    spec, the dataset's torchvision ``transform`` is translated (``from_torchvision``); see
+    :mod:`dali_pipelines.bridge.torch_args` for what each torch argument maps to. Python stages
+    run inline or in ``python_workers`` processes (default: ``num_workers``, else
+    ``num_threads``) as ``python_placement`` decides (docs/hybrid.md).
     """
 
     def __init__(
         self,
         dataset: SampleSource,
-        spec: SpecLike | None = None,
+        spec: SpecLike | int | None = None,
         *,
         batch_size: int = 1,
         shuffle: bool = False,
@@ -75,11 +83,28 @@ class DataLoader:
         check: CheckMode = "first",
         on_error: OnError = "raise",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        num_workers: int | None = None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool | None = None,
+        python_placement: PythonPlacement = "auto",
+        python_workers: int | None = None,
+        **torch_kwargs: Any,
     ):
+        if isinstance(spec, int) and not isinstance(spec, bool):  # torch: DataLoader(ds, 64)
+            batch_size, spec = spec, None
+        targs = torch_arguments(
+            num_workers=num_workers,
+            prefetch_factor=prefetch_factor,
+            persistent_workers=persistent_workers,
+            other=torch_kwargs,
+        )
+        seed = targs.seed if targs.seed is not None else seed
+        num_threads = num_threads if num_threads is not None else targs.num_threads
+        prefetch_queue_depth = targs.prefetch_queue_depth or prefetch_queue_depth
         if spec is None:
-            raise DaliPipelinesError(
-                "spec: expected a strategy name, a spec file, a dict or a PipelineSpec, got None"
-            )
+            from ..bridge.translate import spec_from_dataset
+
+            spec = spec_from_dataset(dataset)
         self.dataset = dataset
         self.spec: PipelineSpec = load_spec(spec)
         self.plan: Plan = make_plan(self.spec)
@@ -100,6 +125,15 @@ class DataLoader:
             even_batches=even_batches,
         )
         self.backend, self.device = self._choose(backend, device)
+        #: Where each op runs (DALI, Python inline or in workers, torch batch): see ``assess``.
+        self.ops_placement: Placement = place(self.plan, self.device, python_placement)
+        self.python_workers = (
+            python_workers
+            if python_workers is not None
+            else targs.python_workers
+            if targs.python_workers is not None
+            else self.num_threads
+        )
         self.pin_memory = pin_memory and self._pin_ok(pin_memory)
         self.prefetch_queue_depth = prefetch_queue_depth
         self._runner: Any = None
@@ -196,6 +230,19 @@ class DataLoader:
                 output_dtype=self.contract.tensor("images").dtype,
                 output_ndim=self.contract.tensor("images").sample_ndim,
             )
+            if self.ops_placement.mode == "workers":
+                from ..bridge.runner import HybridRunner
+
+                return HybridRunner(
+                    self.dataset,
+                    self.plan,
+                    self.ops_placement,
+                    options,
+                    self.output_device,
+                    workers=self.python_workers,
+                    recovery=self._recovery,
+                    max_pixels=self.max_pixels,
+                )
             return DaliRunner(
                 self.dataset,
                 self.plan,

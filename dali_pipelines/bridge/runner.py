@@ -128,7 +128,11 @@ class HybridRunner:
                 items: list[Item] = []
                 for image, index in zip(images, indices.tolist()):
                     items.append((index, image, self._sizes.sizes.pop(index, image.shape[:2])))
-                pending.append((self.pool.submit(epoch, items), labels, indices))
+                try:
+                    futures = self.pool.submit(epoch, items)
+                except BrokenProcessPool as exc:  # a worker died since the last batch
+                    raise self._died(indices) from exc
+                pending.append((futures, labels, indices))
                 if len(pending) > self.depth:
                     yield self._finish(*pending.popleft())
             while pending:
@@ -146,12 +150,7 @@ class HybridRunner:
             try:
                 results += future.result()
             except BrokenProcessPool as exc:
-                self.pool.broken()
-                raise PythonStageError(
-                    "a Python stage worker process died (killed, or crashed in native code) "
-                    f"while processing samples {indices.tolist()}; the pool is restarted for the "
-                    "next batch",
-                ) from exc
+                raise self._died(indices) from exc
         for result in results:
             if result[0] == "error":
                 _, op, index, cause, tb = result
@@ -169,6 +168,13 @@ class HybridRunner:
         for position, step in enumerate(tail):
             batch = apply_batched(step, batch, [args[position] for args in tail_args])
         return self._output(batch), labels, indices
+
+    def _died(self, indices: torch.Tensor) -> PythonStageError:
+        self.pool.broken()
+        return PythonStageError(
+            "a Python stage worker process died (killed, or crashed in native code) with "
+            f"samples {indices.tolist()} in flight; the next epoch starts a fresh pool"
+        )
 
     def _output(self, batch: torch.Tensor) -> torch.Tensor:
         """The spec's output conversion, as the reference backend does it."""

@@ -168,6 +168,8 @@ def translate(transform: Any, *, strict: bool = False, color: str = "rgb") -> Tr
         ins = probed.values[position] if position < len(probed.values) else None
         outs = probed.values[position + 1] if position + 1 < len(probed.values) else None
         try:
+            if find_registered(t) is not None:  # the user chose it as a named Python op
+                raise Unsupported("registered with register_python_op")
             mapped: Mapped = map_transform(t, kind, state)
             if strict and mapped.note and not mapped.exact:
                 raise Unsupported(f"strict: the DALI op differs ({mapped.note})")

@@ -8,4 +8,5 @@ from pydantic import BaseModel, ConfigDict
 class FrozenModel(BaseModel):
     """Immutable, strict about unknown keys; hashable so specs can be compared and cached."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: an inf or NaN parameter can only crash a per-sample draw later.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

@@ -155,6 +155,9 @@ class TensorSpec(FrozenModel):
     float64 and the data in the tensor's dtype. ``nullable`` lets the batch hold ``None`` instead.
     """
 
+    # The value_range validator below gives the clearer message for a non-finite bound.
+    model_config = {**FrozenModel.model_config, "allow_inf_nan": True}
+
     name: str = Field(pattern=rf"^{_IDENT}$")
     dims: tuple[Dim, ...]
     dtype: TensorDtype

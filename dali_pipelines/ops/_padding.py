@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import NonNegativeInt
-
 from ..errors import SpecError
+from ._types import PadPixels
 from .state import ImageState
 
 #: An int pads every side; (lr, tb) pads left/right and top/bottom; or (left, top, right, bottom).
 Padding = (
-    NonNegativeInt
-    | tuple[NonNegativeInt, NonNegativeInt]
-    | tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt, NonNegativeInt]
+    PadPixels | tuple[PadPixels, PadPixels] | tuple[PadPixels, PadPixels, PadPixels, PadPixels]
 )
 #: One value for every channel, or one per channel.
 Fill = float | tuple[float, ...]

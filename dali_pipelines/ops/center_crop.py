@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveInt
 
+from ._types import Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -22,7 +22,7 @@ from .state import ChainError, ImageState
 class CenterCropParams(OpParams):
     op: Literal["center_crop"] = "center_crop"
     #: Output size: an int gives a square, a pair is (height, width).
-    size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    size: Pixels | tuple[Pixels, Pixels]
 
     @property
     def out_size(self) -> Size:

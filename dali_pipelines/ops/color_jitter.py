@@ -30,12 +30,13 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import NonNegativeFloat, model_validator
+from pydantic import model_validator
 
+from ._types import Factor as FactorBound
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
 
-Factor = NonNegativeFloat | tuple[NonNegativeFloat, NonNegativeFloat] | None
+Factor = FactorBound | tuple[FactorBound, FactorBound] | None
 KINDS = ("brightness", "contrast", "saturation", "hue")
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision's rgb_to_grayscale
 IDENTITY = -1  # kind of the padding rows of a slot run: f = 1, an exact no-op

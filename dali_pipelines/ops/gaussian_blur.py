@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveFloat, PositiveInt, field_validator
+from pydantic import PositiveFloat, field_validator
 
+from ._types import Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
 
@@ -20,7 +21,7 @@ from .state import ChainError, ImageState
 class GaussianBlurParams(OpParams):
     op: Literal["gaussian_blur"] = "gaussian_blur"
     #: Odd kernel size; a pair is torchvision's (kx, ky), i.e. (width, height).
-    kernel_size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    kernel_size: Pixels | tuple[Pixels, Pixels]
     #: A fixed sigma, or the (min, max) range it is drawn from per sample.
     sigma: PositiveFloat | tuple[PositiveFloat, PositiveFloat] = (0.1, 2.0)
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveInt
 
 from ._padding import (
     Fill,
@@ -25,6 +24,7 @@ from ._padding import (
     require_constant,
     with_fill,
 )
+from ._types import Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -33,7 +33,7 @@ from .state import ChainError, ImageState
 class RandomCropParams(OpParams):
     op: Literal["random_crop"] = "random_crop"
     #: Output size: an int gives a square, a pair is (height, width).
-    size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    size: Pixels | tuple[Pixels, Pixels]
     #: Padding before cropping: an int, (lr, tb) or (left, top, right, bottom).
     padding: Padding | None = None
     #: Pad a side shorter than the crop by the missing amount on both ends (torchvision's rule).

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveFloat, PositiveInt, field_validator
+from pydantic import field_validator
 
 from ._dali import interp_type, tv_interpolation
+from ._types import Pixels, Ratio
 from ._window import dali_decode_slice, dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ImageState
@@ -25,11 +26,11 @@ Interpolation = Literal["nearest", "bilinear", "bicubic"]
 class RandomResizedCropParams(OpParams):
     op: Literal["random_resized_crop"] = "random_resized_crop"
     #: Output size: an int gives a square, a pair is (height, width).
-    size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    size: Pixels | tuple[Pixels, Pixels]
     #: Range of the crop's area as a fraction of the input's area.
-    scale: tuple[PositiveFloat, PositiveFloat] = (0.08, 1.0)
+    scale: tuple[Ratio, Ratio] = (0.08, 1.0)
     #: Range of the crop's aspect ratio (width / height), sampled log-uniformly.
-    ratio: tuple[PositiveFloat, PositiveFloat] = (3.0 / 4.0, 4.0 / 3.0)
+    ratio: tuple[Ratio, Ratio] = (3.0 / 4.0, 4.0 / 3.0)
     #: Resize filter after the crop (DALI's nearest samples pixel centres: NEAREST_EXACT).
     interpolation: Interpolation = "bilinear"
     #: Antialias when downscaling (torchvision's default for tensors in v2).

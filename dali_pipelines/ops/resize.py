@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveInt, model_validator
+from pydantic import model_validator
 
 from ._dali import interp_type, tv_interpolation
+from ._types import Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ImageState
 
@@ -18,11 +19,11 @@ Interpolation = Literal["nearest", "bilinear", "bicubic"]
 class ResizeParams(OpParams):
     op: Literal["resize"] = "resize"
     #: An int resizes the shorter side (aspect kept); a pair is the exact (height, width).
-    size: PositiveInt | tuple[PositiveInt, PositiveInt]
+    size: Pixels | tuple[Pixels, Pixels]
     #: Resize filter (DALI's nearest samples pixel centres: torchvision's NEAREST_EXACT).
     interpolation: Interpolation = "bilinear"
     #: Cap on the longer side, like torchvision's ``max_size`` (only with an int ``size``).
-    max_size: PositiveInt | None = None
+    max_size: Pixels | None = None
     #: Antialias when downscaling (torchvision's default for tensors in v2).
     antialias: bool = True
 

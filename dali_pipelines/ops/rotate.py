@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import NonNegativeFloat, field_validator
+from pydantic import field_validator
 
 from ._dali import interp_type, tv_interpolation
 from ._padding import check_fill, with_fill
+from ._types import Degrees, HalfRange
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
 
@@ -24,7 +25,7 @@ from .state import ChainError, ImageState
 class RotateParams(OpParams):
     op: Literal["rotate"] = "rotate"
     #: ``d`` means an angle drawn in [-d, d]; a pair is the (min, max) range, in degrees.
-    degrees: NonNegativeFloat | tuple[float, float]
+    degrees: HalfRange | tuple[Degrees, Degrees]
     #: torchvision rotates tensors with nearest or bilinear only.
     interpolation: Literal["nearest", "bilinear"] = "nearest"
     #: Value of the area outside the rotated image (DALI takes one value for all channels).

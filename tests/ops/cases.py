@@ -292,3 +292,32 @@ OP_CASES["rotate"] = _cases(
     ),
     Case("gray", ({"op": "rotate", "degrees": 180},), channels=1, **ROT_NN),
 )
+
+
+# Python stages (the hybrid bridge): ops registered here for the table, one deterministic and
+# one drawing from its per-sample generator. Same callable on both sides: exact.
+def _invert(image: Any) -> Any:
+    return 255 - image
+
+
+def _noise(image: Any, rng: Any) -> Any:
+    import numpy as np
+
+    return np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(
+        np.uint8
+    )
+
+
+def _register_python_ops() -> None:
+    from dali_pipelines.bridge import register_python_op
+
+    register_python_op("tests_ops_invert")(_invert)
+    register_python_op("tests_ops_noise")(_noise)
+
+
+_register_python_ops()
+OP_CASES["python"] = _cases(
+    Case("invert", ({"op": "python", "name": "tests_ops_invert"},)),
+    Case("noise_rng", ({"op": "python", "name": "tests_ops_noise"},)),
+    Case("gray_invert", ({"op": "python", "name": "tests_ops_invert"},), channels=1),
+)

@@ -112,14 +112,20 @@ def run_dali(
     channels = images[0].shape[2]
     encoding = encoding or ("png" if fused else None)
     first = [encode(img, encoding) for img in images] if encoding else list(images)
-    batches = [first] + [[np.ascontiguousarray(a[i][k]) for a in args] for i, k in names]
+    # np.array, not np.ascontiguousarray (which makes 0-d arrays 1-d): the same shapes as the
+    # loader feeds.
+    batches = [first] + [[np.array(a[i][k], order="C") for a in args] for i, k in names]
+    # Ops that report failures by sample (Python stages) get the indices the loader feeds.
+    wants_index = any(getattr(op, "wants_sample_index", False) for op, _ in chain)
+    if wants_index:
+        batches.append([np.array(i, dtype=np.int64) for i in range(len(images))])
 
     @pipeline_def(batch_size=len(images), num_threads=2, device_id=None, prefetch_queue_depth=1)
     def pipe() -> Any:
         nodes = fn.external_source(
             source=lambda: batches,
             num_outputs=len(batches),
-            layout=["" if encoding else "HWC"] + [""] * len(names),
+            layout=["" if encoding else "HWC"] + [""] * (len(batches) - 1),
             batch=True,
         )
         image = nodes[0]
@@ -127,8 +133,11 @@ def run_dali(
         if encoding and not fused:
             image = decode("image")
         op_args: list[dict[str, Any]] = [{} for _ in chain]
-        for (i, name), node in zip(names, nodes[1:], strict=True):
+        for (i, name), node in zip(names, nodes[1 : 1 + len(names)], strict=True):
             op_args[i][name] = node
+        for i, (op, _) in enumerate(chain):
+            if getattr(op, "wants_sample_index", False):
+                op_args[i]["index"] = nodes[-1]
         for i, (op, p) in enumerate(chain):
             ctx = DaliContext(device="cpu", state=states[i])
             if i == 0 and fused:

@@ -14,6 +14,7 @@ from .cases import OP_CASES
 
 # (op, bad params, the field the message must name)
 BAD_PARAMS: list[tuple[str, dict[str, Any], str]] = [
+    ("python", {"name": "never_registered_anywhere"}, "name"),
     ("resize", {"size": -3}, "size"),
     ("normalize", {"mean": (0.5, 0.5), "std": (0.1,)}, "std"),
     ("random_resized_crop", {"size": -1}, "size"),

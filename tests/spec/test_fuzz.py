@@ -226,8 +226,8 @@ def test_valid_specs_survive_dump_and_load(data: dict[str, Any]) -> None:
         assert load_spec(yaml.safe_load(text)) == plan.spec
 
 
-# Internal errors found by the fuzzing above (reported to the ops' owner): each input must be
-# rejected by validation, or plan and draw without an exception other than ChainError.
+# Internal errors the fuzzing above found (now fixed: bounded sizes, finite floats): each input
+# must be rejected by validation, or plan and draw without an exception other than ChainError.
 KNOWN_ISSUES = {
     "python-stage-from-dict": {"op": "python", "name": "x", "stage": []},  # AttributeError
     "center_crop-size-2**31": {"op": "center_crop", "size": 2**31},  # OverflowError (int32)
@@ -241,10 +241,20 @@ KNOWN_ISSUES = {
     "rotate-degrees-1e300": {"op": "rotate", "degrees": 1e300},  # RuntimeWarning (cast)
     "rotate-degrees-nan": {"op": "rotate", "degrees": [math.nan, 1.0]},  # accepted: NaN angles
 }
+OPEN = {"python-stage-from-dict"}  # the python op's owner is on it
 
 
-@pytest.mark.xfail(reason="internal errors in op validation, reported to the ops' owner")
-@pytest.mark.parametrize("entry", KNOWN_ISSUES.values(), ids=KNOWN_ISSUES.keys())
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(
+            entry,
+            id=key,
+            marks=[pytest.mark.xfail(reason="python op in progress")] if key in OPEN else [],
+        )
+        for key, entry in KNOWN_ISSUES.items()
+    ],
+)
 def test_known_issues(entry: dict[str, Any]) -> None:
     if entry["op"] not in registered_ops():
         pytest.skip(f"op {entry['op']!r} is not registered here")

@@ -61,13 +61,21 @@ def test_torchvision_io(benchmark: Any, encoded: list[np.ndarray]) -> None:
 
 
 def _dali_pipe(encoded: list[np.ndarray], kind: str) -> Any:
-    from nvidia.dali import fn, pipeline_def, types
+    from nvidia.dali import fn, pipeline_def
+    from nvidia.dali.types import DALIImageType
 
-    @pipeline_def(batch_size=len(encoded), num_threads=THREADS, device_id=None, seed=0)
+    # A dict: DALI's stubs type device_id as int, but None (CPU only) is what runs here.
+    options: dict[str, Any] = dict(
+        batch_size=len(encoded), num_threads=THREADS, device_id=None, seed=0
+    )
+
+    @pipeline_def(**options)
     def graph() -> Any:
         jpegs = fn.external_source(source=lambda: list(encoded), batch=True)
         decoder = getattr(fn.decoders, kind)
-        return decoder(jpegs, device="cpu", output_type=types.RGB, jpeg_fancy_upsampling=True)
+        return decoder(
+            jpegs, device="cpu", output_type=DALIImageType.RGB, jpeg_fancy_upsampling=True
+        )
 
     pipe = graph()
     pipe.build()

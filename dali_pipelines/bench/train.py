@@ -33,8 +33,8 @@ def resolve_model(name: str, device: str) -> str:
 
 
 def tiny_cnn(in_channels: int, classes: int) -> nn.Module:
-    """~15 MFLOP per 224 px image forward+backward: cheap enough that the loader matters on a
-    CPU, real enough (convolutions, a reduction, a classifier) to use the batch's memory."""
+    """~6 M multiply-adds per 224 px image forward: cheap enough that the loader matters on a
+    CPU, real enough (convolutions, a reduction, a classifier) to read the whole batch."""
     return nn.Sequential(
         nn.Conv2d(in_channels, 16, kernel_size=4, stride=4),
         nn.ReLU(inplace=True),

@@ -9,31 +9,30 @@ from typing import Any
 
 import pytest
 
-from dali_pipelines import ImageFolder, load_spec
+from dali_pipelines import DataLoader, ImageFolder, load_spec
 from dali_pipelines.bench.runner import time_epoch
-from dali_pipelines.bench.tvio import TvioLoader
 
 BATCH_SIZE = 64
 THREADS = 2
 
 
 @pytest.fixture(scope="module")
-def tvio_loader(demo_root: Path) -> Iterator[TvioLoader]:
-    loader = TvioLoader(
+def tvio_loader(demo_root: Path) -> Iterator[DataLoader]:
+    loader = DataLoader(
         ImageFolder(demo_root),
         load_spec("imagenet_train"),
         batch_size=BATCH_SIZE,
         shuffle=True,
-        drop_last=False,
         seed=0,
-        num_workers=THREADS,
+        num_threads=THREADS,
+        backend="reference-tvio",
     )
     time_epoch(loader)  # warm-up: worker start
     yield loader
     loader.close()
 
 
-def test_epoch_tvio(benchmark: Any, tvio_loader: TvioLoader) -> None:
+def test_epoch_tvio(benchmark: Any, tvio_loader: DataLoader) -> None:
     timing = benchmark.pedantic(time_epoch, args=(tvio_loader,), rounds=3, iterations=1)
     benchmark.extra_info["backend"] = "reference-tvio"
     benchmark.extra_info["images"] = timing.images

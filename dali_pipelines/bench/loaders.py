@@ -80,29 +80,10 @@ def _dataloader(backend: str, device: str | None = None) -> LoaderFactory:
     return build
 
 
-def _tvio(dataset: SampleSource, spec: PipelineSpec, config: BenchConfig) -> Any:
-    import torch
-
-    from .tvio import TvioLoader
-
-    gpu = resolved_device(config.device) == "gpu"
-    return TvioLoader(
-        dataset,
-        spec,
-        batch_size=config.batch_size,
-        shuffle=config.shuffle,
-        drop_last=config.drop_last,
-        seed=config.seed,
-        num_workers=config.threads,
-        # Like the reference backend with device="gpu": batches are moved to the GPU.
-        device=torch.device("cuda") if gpu else None,
-    )
-
-
 register_loader(DALI_LOADER, "dali")(_dataloader("dali"))
 register_loader(DALI_CPU_LOADER, "dali", device="cpu")(_dataloader("dali", "cpu"))
 register_loader(BASELINE_LOADER, "reference")(_dataloader("reference"))
-register_loader(TVIO_LOADER, "reference-tvio")(_tvio)
+register_loader(TVIO_LOADER, "reference-tvio")(_dataloader("reference-tvio"))
 
 
 def loader_names(config: BenchConfig) -> list[str]:

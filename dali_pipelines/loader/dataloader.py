@@ -32,7 +32,8 @@ from .stats import LoaderStats
 STATE_VERSION = 1
 #: PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images fail before decode.
 DEFAULT_MAX_PIXELS = 89_478_485
-Backend = Literal["auto", "dali", "reference"]
+#: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
+Backend = Literal["auto", "dali", "reference", "reference-tvio"]
 Device = Literal["auto", "cpu", "gpu"]
 
 
@@ -163,9 +164,10 @@ class DataLoader:
     def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
         if device not in ("auto", "cpu", "gpu"):
             raise DaliPipelinesError(f"device: expected 'auto', 'cpu' or 'gpu', got {device!r}")
-        if backend not in ("auto", "dali", "reference"):
+        if backend not in ("auto", "dali", "reference", "reference-tvio"):
             raise DaliPipelinesError(
-                f"backend: expected 'auto', 'dali' or 'reference', got {backend!r}"
+                "backend: expected 'auto', 'dali', 'reference' or 'reference-tvio', "
+                f"got {backend!r}"
             )
         if device == "gpu" and not cuda_available():
             raise DaliPipelinesError("device: expected a CUDA device for 'gpu', found none")
@@ -262,6 +264,7 @@ class DataLoader:
             output_device=self.output_device,
             recovery=self._recovery,
             max_pixels=self.max_pixels,
+            decoder="tvio" if self.backend == "reference-tvio" else "pil",
         )
 
     # -- torch DataLoader surface --------------------------------------------------------------

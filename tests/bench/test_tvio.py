@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from dali_pipelines import DataLoader, ImageFolder, load_spec
-from dali_pipelines.bench.tvio import TvioLoader, decode_tvio
 from dali_pipelines.data.pil import decode_pil
+from dali_pipelines.data.tvio import decode_tvio
 
 
 def _encode(image: Image.Image, fmt: str, **kwargs: object) -> np.ndarray:
@@ -48,12 +48,11 @@ def test_decode_matches_pil_with_exif_orientation(color: str) -> None:
 def test_batches_equal_the_reference_loader(jpeg_folder: Path) -> None:
     dataset = ImageFolder(jpeg_folder)
     spec = load_spec("imagenet_val")
-    tvio = TvioLoader(
-        dataset, spec, batch_size=8, shuffle=True, drop_last=False, seed=3, num_workers=0
-    )
-    reference = DataLoader(
-        dataset, spec, batch_size=8, shuffle=True, seed=3, num_threads=0, backend="reference"
-    )
+    loaders = [
+        DataLoader(dataset, spec, batch_size=8, shuffle=True, seed=3, num_threads=0, backend=b)
+        for b in ("reference-tvio", "reference")
+    ]
+    tvio, reference = loaders
     assert len(tvio) == len(reference) == 3
     for epoch in (0, 1):
         tvio.set_epoch(epoch)
@@ -63,28 +62,18 @@ def test_batches_equal_the_reference_loader(jpeg_folder: Path) -> None:
             assert labels.dtype == torch.int64 and torch.equal(labels, ref_labels)
             assert images.shape == ref_images.shape == (images.shape[0], 3, 224, 224)
             assert (images - ref_images).abs().max() < 0.05
-    tvio.close()
-    reference.close()
-    with pytest.raises(RuntimeError, match="closed"):
-        next(iter(tvio))
+    for loader in loaders:
+        loader.close()
 
 
 def test_persistent_workers_and_output_layout(jpeg_folder: Path) -> None:
     spec = load_spec(
         {"ops": [{"op": "center_crop", "size": [16, 16]}], "output": {"layout": "HWC"}}
     )
-    tvio = TvioLoader(
-        ImageFolder(jpeg_folder),
-        spec,
-        batch_size=16,
-        shuffle=False,
-        drop_last=True,
-        seed=0,
-        num_workers=1,
-    )
-    try:
+    with DataLoader(
+        ImageFolder(jpeg_folder), spec, batch_size=16, drop_last=True, num_threads=1,
+        backend="reference-tvio",
+    ) as tvio:  # fmt: skip
         for _ in range(2):
             batches = list(tvio)
             assert [b[0].shape for b in batches] == [(16, 16, 16, 3)]
-    finally:
-        tvio.close()

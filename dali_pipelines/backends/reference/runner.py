@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 from ...data.pil import decode_pil
 from ...data.probe import probe_header
 from ...data.source import SampleSource
+from ...data.tvio import decode_tvio
 from ...errors import SampleDecodeError
 from ...ops._dali import torch_dtype
 from ...plan import Plan
@@ -32,14 +33,19 @@ def build_transform(plan: Plan) -> Any:
     return v2.Compose(transforms)
 
 
+#: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).
+Decoder = Literal["pil", "tvio"]
 Item = tuple[torch.Tensor | None, int, int, str | None]
 
 
 class _PlanDataset(Dataset[Item]):
     """PIL decode + v2 transforms; a bad sample comes back as (None, label, index, reason)."""
 
-    def __init__(self, source: SampleSource, plan: Plan, max_pixels: int | None):
+    def __init__(
+        self, source: SampleSource, plan: Plan, max_pixels: int | None, decoder: Decoder = "pil"
+    ):
         self.source = source
+        self.decoder = decoder
         self.color = plan.spec.decode.color
         self.transform = build_transform(plan)
         self.max_pixels = max_pixels
@@ -61,7 +67,11 @@ class _PlanDataset(Dataset[Item]):
                         f"> max_pixels={self.max_pixels}"
                     )
                     return None, label, index, reason
-            image = decode_pil(data, self.color)
+            image = (
+                decode_pil(data, self.color)
+                if self.decoder == "pil"
+                else decode_tvio(data, self.color)
+            )
         except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
             return None, label, index, f"PIL: {type(exc).__name__}: {exc}"
         return self.transform(image).as_subclass(torch.Tensor), label, index, None
@@ -107,6 +117,7 @@ class ReferenceRunner:
         output_device: torch.device | None = None,
         recovery: Recovery | None = None,
         max_pixels: int | None = None,
+        decoder: Decoder = "pil",
     ):
         self.plan = plan
         self.dataset = dataset
@@ -116,7 +127,7 @@ class ReferenceRunner:
         generator = torch.Generator()
         generator.manual_seed(seed)
         self._loader = TorchDataLoader(
-            _PlanDataset(dataset, plan, max_pixels),
+            _PlanDataset(dataset, plan, max_pixels, decoder),
             batch_sampler=self._sampler,
             collate_fn=_collate,
             num_workers=num_workers,

@@ -35,7 +35,8 @@ test: install-dev lint
 	$(PY) -m pytest -q
 
 bench: install-bench
-	$(VENV)/bin/dali-pipelines bench --n $(DEMO_N) --classes $(DEMO_CLASSES) --json out/bench.json
+	$(VENV)/bin/dali-pipelines bench --n $(DEMO_N) --classes $(DEMO_CLASSES) \
+		--json out/bench.json --markdown out/bench.md --plot out/bench.png
 
 bench-suite: install-dev
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-autosave

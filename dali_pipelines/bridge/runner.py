@@ -29,18 +29,18 @@ from ..backends.dali.runner import DaliRunner
 from ..data.probe import probe_header
 from ..data.source import SampleSource
 from ..errors import PythonStageError
-from ..ops._dali import torch_dtype
 from ..ops.base import Args, Size
-from ..plan import Plan, Step
+from ..plan import Plan
 from .placement import Placement
 from .stage import StageFailure, cause_of, stage_error
-from .workers import Item, Result, StagePool, WorkerProgram
+from .tail import Tail
+from .workers import Result, StagePool, WorkerProgram
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class _Ragged(list):  # type: ignore[type-arg]
-    """Per-sample HWC arrays with the two tensor features the DALI runner's batch code uses."""
+    """Per-sample HWC tensors with the two tensor features the DALI runner's batch code uses."""
 
     device = torch.device("cpu")
 
@@ -51,12 +51,26 @@ class _Ragged(list):  # type: ignore[type-arg]
 
 
 class _SegmentRunner(DaliRunner):
-    """The DALI segment: same source, recovery and errors, per-sample HWC arrays out."""
+    """The DALI segment: same source, recovery and errors; an NHWC tensor out when the sizes
+    agree, per-sample HWC tensors otherwise, copied straight into shared memory when workers
+    will read them (one copy instead of two)."""
+
+    share = False
 
     def _images(self, images: Any) -> Any:
         if hasattr(images, "as_cpu"):
             images = images.as_cpu()
-        return _Ragged(np.array(images[i], copy=True) for i in range(len(images)))
+        if images.is_dense_tensor():
+            return _copy(np.asarray(images.as_tensor()), self.share)
+        return _Ragged(_copy(np.asarray(images[i]), self.share) for i in range(len(images)))
+
+
+def _copy(array: np.ndarray, share: bool) -> torch.Tensor:
+    out = torch.empty(array.shape, dtype=torch.from_numpy(array[:0]).dtype)
+    if share:
+        out.share_memory_()  # allocated in shared memory: the copy below is the only one
+    out.numpy()[...] = array
+    return out
 
 
 class _SizeRecorder:
@@ -106,10 +120,15 @@ class HybridRunner:
         self.placement = placement
         self.output_device = output_device
         self.depth = max(1, depth)
-        program = WorkerProgram(plan.steps, placement.split, placement.tail, options.seed)
+        program = WorkerProgram(plan, placement.split, placement.tail, options.seed)
         # Workers first: they fork before this loader's DALI threads exist.
         self.pool = StagePool(program, workers)
         self._sizes = _SizeRecorder(dataset)
+        self.tail = Tail(plan, placement.tail, output_device)
+        #: On CPU the tail runs in the workers, into a shared output batch; on a GPU, batched
+        #: on the device after the workers.
+        self.tail_in_workers = output_device is None or output_device.type == "cpu"
+        self.workers = workers
         segment_options = replace(options, raw_output=True, output_dtype=None, output_ndim=None)
         self.segment = _SegmentRunner(
             self._sizes,  # type: ignore[arg-type]
@@ -118,56 +137,63 @@ class HybridRunner:
             None,
             **runner_kwargs,
         )
+        self.segment.share = workers > 0
 
     def epoch(
         self, epoch: int, batches: Sequence[np.ndarray], start_batch: int = 0
     ) -> Iterator[Batch]:
-        pending: deque[tuple[list[Future[list[Result]]], torch.Tensor, torch.Tensor]] = deque()
+        pending: deque[tuple[list[Future[Result]], Any, torch.Tensor, torch.Tensor]] = deque()
         try:
             for images, labels, indices in self.segment.epoch(epoch, batches, start_batch):
-                items: list[Item] = []
-                for image, index in zip(images, indices.tolist()):
-                    items.append((index, image, self._sizes.sizes.pop(index, image.shape[:2])))
+                ids = indices.tolist()
+                decoded = [
+                    self._sizes.sizes.pop(i, tuple(images[k].shape[:2])) for k, i in enumerate(ids)
+                ]
+                out = None
+                if self.tail_in_workers:
+                    out = self.tail.allocate(len(ids), None, share=self.workers > 0)
                 try:
-                    futures = self.pool.submit(epoch, items)
+                    futures = self.pool.submit(epoch, ids, images, decoded, out)
                 except BrokenProcessPool as exc:  # a worker died since the last batch
                     raise self._died(indices) from exc
-                pending.append((futures, labels, indices))
+                pending.append((futures, out, labels, indices))
                 if len(pending) > self.depth:
                     yield self._finish(*pending.popleft())
             while pending:
                 yield self._finish(*pending.popleft())
         finally:
-            for futures, _, _ in pending:  # a break or an error: drop the work in flight
+            for futures, *_ in pending:  # a break or an error: drop the work in flight
                 for future in futures:
                     future.cancel()
 
     def _finish(
-        self, futures: list[Future[list[Result]]], labels: torch.Tensor, indices: torch.Tensor
+        self,
+        futures: list[Future[Result]],
+        out: torch.Tensor | None,
+        labels: torch.Tensor,
+        indices: torch.Tensor,
     ) -> Batch:
-        results: list[Result] = []
+        parts: list[Any] = []
+        tail_args: list[list[Args]] = []
         for future in futures:
             try:
-                results += future.result()
+                result = future.result()
             except BrokenProcessPool as exc:
                 raise self._died(indices) from exc
-        for result in results:
             if result[0] == "error":
                 _, op, index, cause, tb = result
                 failure = StageFailure(op, index, cause, remote_tb=tb)
                 path = self.dataset.path(index) if index is not None else None
                 raise stage_error(failure, path) from cause_of(failure)
-        images = [r[2] for r in results]
-        tail_args = [r[3] for r in results]
-        if not images:  # every sample skipped by the DALI segment (on_error="skip")
-            return self._empty(), labels, indices
-        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
-        if self.output_device is not None:
-            batch = batch.to(self.output_device, non_blocking=True)
-        tail = self.plan.steps[self.placement.tail :]
-        for position, step in enumerate(tail):
-            batch = apply_batched(step, batch, [args[position] for args in tail_args])
-        return self._output(batch), labels, indices
+            if result[1] is not None:
+                parts += list(result[1])
+                tail_args += result[2]
+        if len(indices) == 0:  # every sample skipped by the DALI segment (on_error="skip")
+            return self.tail.empty(), labels, indices
+        if out is not None:
+            return out, labels, indices
+        batch = self.tail.allocate(len(parts), self.output_device, share=False)
+        return self.tail.run(parts, tail_args, batch), labels, indices
 
     def _died(self, indices: torch.Tensor) -> PythonStageError:
         self.pool.broken()
@@ -176,35 +202,6 @@ class HybridRunner:
             f"samples {indices.tolist()} in flight; the next epoch starts a fresh pool"
         )
 
-    def _output(self, batch: torch.Tensor) -> torch.Tensor:
-        """The spec's output conversion, as the reference backend does it."""
-        from torchvision.transforms.v2 import functional as F
-
-        out = self.plan.spec.output
-        if out.dtype != self.plan.final.dtype:
-            batch = F.to_dtype(batch, torch_dtype(out.dtype), scale=True)
-        if out.layout == "HWC":
-            return batch.permute(0, 2, 3, 1).contiguous()
-        if out.memory_format == "channels_last":
-            return batch.contiguous(memory_format=torch.channels_last)
-        return batch.contiguous()
-
-    def _empty(self) -> torch.Tensor:
-        out = self.plan.output
-        shape = (0, out.channels, out.height or 0, out.width or 0)
-        return self._output(torch.empty(shape, dtype=torch_dtype(self.plan.final.dtype)))
-
     def close(self) -> None:
         self.segment.close()
         self.pool.close()
-
-
-def apply_batched(step: Step, batch: torch.Tensor, args: list[Args]) -> torch.Tensor:
-    """One tail op on a whole NCHW batch, each sample with its own drawn parameters."""
-    name = step.op.name
-    if name in ("horizontal_flip", "vertical_flip"):
-        flags = torch.tensor([bool(a["flip"]) for a in args], device=batch.device)
-        flipped = batch.flip(-1 if name == "horizontal_flip" else -2)
-        return torch.where(flags[:, None, None, None], flipped, batch)
-    # Deterministic for same-size inputs: the first sample's draw is every sample's.
-    return step.op.apply_torch(step.params, batch, args[0] if args else {})  # type: ignore[no-any-return]

@@ -14,7 +14,9 @@ threads the child does not have.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import itertools
 import multiprocessing
 import pickle
 import traceback
@@ -24,15 +26,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
+import torch.multiprocessing  # registers the shared-memory pickler for tensors
 
 from ..backends.dali.source import sample_rng
 from ..ops.base import Args, Size
 from ..ops.python import PythonParams, stage_call
-from ..plan import Step
+from ..plan import Plan, Step
 from .stage import StageCall, StageFailure
+from .tail import Tail
 
-Item = tuple[int, np.ndarray, Size]  # (sample index, image after the DALI segment, decoded size)
-#: ("ok", index, image, tail args) or ("error", op, index, exception, traceback text).
+#: A chunk's images after the DALI segment: one (n, H, W, C) tensor, or one HWC tensor each.
+Images = Any
+#: ("ok", images, tail args per sample) or ("error", op, index, exception, traceback text).
 Result = tuple[Any, ...]
 
 
@@ -60,11 +66,19 @@ def _size(x: Any) -> Size:
 class WorkerProgram:
     """What the workers run for each sample: ``steps[split:tail]``, then the tail's draws."""
 
-    steps: tuple[Step, ...]
+    plan: Plan
     split: int
     tail: int
     seed: int
     _calls: dict[int, StageCall] = field(default_factory=dict, repr=False)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.plan.steps
+
+    @functools.cached_property
+    def tail_runner(self) -> Tail:
+        return Tail(self.plan, self.tail, None)
 
     def _call(self, step: Step) -> StageCall:
         # Built on first use in each process: a registered class is instantiated there.
@@ -98,16 +112,45 @@ class WorkerProgram:
             tail_args.append(args)
         return np.ascontiguousarray(as_hwc(x)), tail_args
 
-    def run_items(self, epoch: int, items: Sequence[Item]) -> list[Result]:
-        out: list[Result] = []
-        for index, image, decoded in items:
+    def run_items(
+        self,
+        epoch: int,
+        indices: Sequence[int],
+        images: Images,
+        decoded: Sequence[Size],
+        out: torch.Tensor | None = None,
+    ) -> Result:
+        """A chunk of samples -> ("ok", images, tail args) or ("error", op, index, exc, tb).
+
+        With ``out`` (this chunk's rows of the output batch) the tail runs here too and is
+        written there: ("ok", None, None).
+        """
+        outs: list[np.ndarray] = []
+        tails: list[list[Args]] = []
+        for k, index in enumerate(indices):
             try:
-                result, tail_args = self.run_sample(epoch, index, image, decoded)
+                image, tail_args = self.run_sample(epoch, index, images[k].numpy(), decoded[k])
             except StageFailure as failure:
                 tb = "".join(traceback.format_exception(failure.cause))
-                return [("error", failure.op, failure.index, _picklable(failure.cause), tb)]
-            out.append(("ok", index, result, tail_args))
-        return out
+                return ("error", failure.op, failure.index, _picklable(failure.cause), tb)
+            outs.append(image)
+            tails.append(tail_args)
+        if out is not None:
+            try:
+                self.tail_runner.run([torch.from_numpy(o) for o in outs], tails, out)
+            except Exception as exc:
+                tb = "".join(traceback.format_exception(exc))
+                return ("error", "the ops after the Python stage", None, _picklable(exc), tb)
+            return ("ok", None, None)
+        if outs and len({o.shape for o in outs}) == 1:
+            # One tensor for the chunk, allocated in shared memory: its pickling copies nothing.
+            packed = torch.empty((len(outs), *outs[0].shape), dtype=torch.from_numpy(outs[0]).dtype)
+            if multiprocessing.parent_process() is not None:
+                packed.share_memory_()
+            for k, image in enumerate(outs):
+                packed.numpy()[k] = image
+            return ("ok", packed, tails)
+        return ("ok", [torch.from_numpy(o) for o in outs], tails)
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -130,9 +173,15 @@ def _init_worker(program: WorkerProgram) -> None:
     torch.set_num_threads(1)  # one process per core; intra-op threads would oversubscribe
 
 
-def _run_chunk(epoch: int, items: Sequence[Item]) -> list[Result]:
+def _run_chunk(
+    epoch: int,
+    indices: Sequence[int],
+    images: Images,
+    decoded: Sequence[Size],
+    out: torch.Tensor | None,
+) -> Result:
     assert _PROGRAM is not None
-    return _PROGRAM.run_items(epoch, items)
+    return _PROGRAM.run_items(epoch, indices, images, decoded, out)
 
 
 def _ready() -> bool:
@@ -165,17 +214,44 @@ class StagePool:
         finally:
             gc.unfreeze()
 
-    def submit(self, epoch: int, items: Sequence[Item]) -> list[Future[list[Result]]]:
-        """One task per worker (contiguous chunks keep the results in sample order)."""
+    def submit(
+        self,
+        epoch: int,
+        indices: Sequence[int],
+        images: Images,
+        decoded: Sequence[Size],
+        out: torch.Tensor | None = None,
+    ) -> list[Future[Result]]:
+        """One task per worker: contiguous chunks, so results come back in sample order.
+
+        Images travel as torch tensors: torch's pickler passes a shared-memory block's file
+        descriptor (the DALI segment wrote them there), so nothing is pickled through a pipe.
+        ``out``: the output batch (shared); each chunk writes its rows.
+        """
         if self._executor is None and self.workers > 0:
             self._start()  # after a crash: a fresh pool for the next batch
         if self._executor is None:
-            done: Future[list[Result]] = Future()
-            done.set_result(self.program.run_items(epoch, items))
+            done: Future[Result] = Future()
+            done.set_result(self.program.run_items(epoch, indices, images, decoded, out))
             return [done]
-        chunks = np.array_split(np.arange(len(items)), min(self.workers, len(items)) or 1)
-        submit: Callable[..., Future[list[Result]]] = self._executor.submit
-        return [submit(_run_chunk, epoch, [items[i] for i in chunk]) for chunk in chunks]
+        if isinstance(images, torch.Tensor):
+            images.share_memory_()  # a no-op when the DALI segment allocated it there
+        else:
+            images = [image.share_memory_() for image in images]
+        bounds = np.linspace(0, len(indices), min(self.workers, len(indices)) + 1).astype(int)
+        submit: Callable[..., Future[Result]] = self._executor.submit
+        return [
+            submit(
+                _run_chunk,
+                epoch,
+                indices[a:b],
+                images[a:b],
+                decoded[a:b],
+                None if out is None else out[a:b],
+            )
+            for a, b in itertools.pairwise(bounds)
+            if b > a
+        ]
 
     def broken(self) -> None:
         """Drop a pool whose worker died; the next submit starts a fresh one."""

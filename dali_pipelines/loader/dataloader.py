@@ -10,7 +10,7 @@ import contextlib
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import torch
@@ -89,6 +89,7 @@ class DataLoader:
         persistent_workers: bool | None = None,
         python_placement: PythonPlacement = "auto",
         python_workers: int | None = None,
+        batch_ops: Sequence[Any] | None = None,
         **torch_kwargs: Any,
     ):
         if isinstance(spec, int) and not isinstance(spec, bool):  # torch: DataLoader(ds, 64)
@@ -108,6 +109,10 @@ class DataLoader:
             spec = spec_from_dataset(dataset)
         self.dataset = dataset
         self.spec: PipelineSpec = load_spec(spec)
+        if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
+            from ..bridge.batch_ops import with_batch_ops
+
+            self.spec = with_batch_ops(self.spec, batch_ops)
         self.plan: Plan = make_plan(self.spec)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -151,6 +156,18 @@ class DataLoader:
             device="cuda" if self.device == "gpu" else "cpu",
             num_classes=len(classes) if classes else None,
         )
+        self._batch_ops: Any = None
+        if self.spec.batch_ops:  # labels become soft: the contract says so before any batch
+            from ..bridge.batch_ops import for_loader
+
+            self._batch_ops, self.contract = for_loader(
+                self.spec,
+                self.plan,
+                self.contract,
+                seed=self.seed,
+                rank=self.placement.rank,
+                num_classes=len(classes) if classes else None,
+            )
         self._checker = ContractChecker(self.contract, check=check)
         if on_error not in ("raise", "skip"):
             raise DaliPipelinesError(f"on_error: expected 'raise' or 'skip', got {on_error!r}")
@@ -299,6 +316,8 @@ class DataLoader:
                 images, labels = images.pin_memory(), labels.pin_memory()
             if self.output_device is not None:
                 labels = labels.to(self.output_device, non_blocking=True)
+            if self._batch_ops is not None:
+                images, labels = self._batch_ops(images, labels, epoch, self._active[1])
             self._checker((images, labels))
             self._active = (epoch, self._active[1] + 1)
             self.stats.record_wait(time.perf_counter() - asked)

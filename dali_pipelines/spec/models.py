@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .._model import FrozenModel
 from ..errors import SpecError
@@ -53,6 +53,16 @@ def refresh_op_union() -> None:
     PipelineSpec.model_rebuild(force=True)
 
 
+def _batch_op(value: Any) -> Any:
+    from ..bridge.batch_ops import validate_batch_op  # torch is imported only when used
+
+    return validate_batch_op(value)
+
+
+#: One registered batch op (``{"op": "mixup", "alpha": 0.2}``): see dali_pipelines.bridge.
+BatchOpSpec = Annotated[Any, BeforeValidator(_batch_op)]
+
+
 class PipelineSpec(FrozenModel):
     """A validated, immutable pipeline description. ``fingerprint`` identifies it in reports."""
 
@@ -61,6 +71,9 @@ class PipelineSpec(FrozenModel):
     decode: DecodeSpec = DecodeSpec()
     ops: tuple[OpSpec, ...] = ()  # type: ignore[valid-type]
     output: OutputSpec = OutputSpec()
+    #: Torch ops on whole batches after the per-sample ops (MixUp, CutMix); labels become soft.
+    #: Left out of dumps and fingerprints when empty, so classic specs keep theirs.
+    batch_ops: tuple[BatchOpSpec, ...] = Field(default=(), exclude_if=lambda value: not value)
 
     def canonical_json(self) -> str:
         """Stable JSON: sorted keys, defaults included, the display ``name`` left out.

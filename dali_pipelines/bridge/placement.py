@@ -9,13 +9,15 @@ Two ways to run a Python stage, chosen per plan:
   own draws.
 * **workers**: the graph is split. A DALI segment (decode and the ops before the stage) yields
   the images; worker processes run the stage and the per-sample ops after it (torch); a tail of
-  batchable ops (normalize, dtype, flips with per-sample flags, fixed crops) runs batched in
-  torch on the loader's device.
+  batchable ops (normalize, dtype, flips with per-sample flags, fixed crops) runs in torch: on
+  CPU inside the workers, each writing its rows of a shared output batch; on a GPU batched on
+  the device.
 
-``auto`` picks inline for numpy ops and workers otherwise; measured on 2 cores
-(docs/hybrid.md), inline was as fast or faster for a cheap op, and the worker split wins once
-the stage's Python time per sample exceeds what the DALI threads spend on it, when the
-register call says ``placement="workers"``.
+``auto`` picks inline for numpy ops and workers otherwise, or when the op declares a cost per
+image from :data:`WORKERS_FROM_MS` up. Measured on 2 cores (docs/hybrid.md): inline is faster
+for a cheap op (no copies, no processes), workers win once a GIL-holding stage costs a few ms
+per image. The choice is static (never timed at run time), so a run's numbers do not depend on
+how busy the machine was.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from typing import Literal
 from ..errors import SpecError
 from ..ops.python import PythonParams, declared
 from ..plan import Plan, Step
+from .registry import get_python_op
 
 Where = Literal[
     "dali-cpu", "dali-gpu", "python-inline", "python-workers", "torch-workers", "torch-batch"
 ]
 Mode = Literal["dali", "inline", "workers"]
 PythonPlacement = Literal["auto", "inline", "workers"]
+
+#: Declared Python time per image from which ``auto`` runs a numpy op in workers. Measured on 2
+#: cores (docs/hybrid.md): a cheap op kept 0.95 of the throughput inline and 0.62 in workers;
+#: a 2 ms GIL-holding op ran about even; at 5 ms workers gave 1.5x inline's throughput.
+WORKERS_FROM_MS = 2.0
 
 #: Ops that run batched on the loader's device after a Python stage (their params draw nothing
 #: or per-sample flags; a fixed crop draws the same window for same-size inputs).
@@ -47,7 +55,7 @@ WHERE_TEXT = {
     "python-inline": "Python per-sample (DALI python_function)",
     "python-workers": "Python per-sample (worker processes)",
     "torch-workers": "torch per-sample (worker processes)",
-    "torch-batch": "torch batch (loader device)",
+    "torch-batch": "torch batch (CPU: in the workers; GPU: on the device)",
 }
 
 
@@ -93,6 +101,12 @@ def _inline_ok(step: Step, steps: tuple[Step, ...], device: str) -> str | None:
         return "python_function needs CPU data: the stage runs in workers between GPU segments"
     if forced == "workers":
         return "registered with placement='workers'"
+    cost = None if step.params.in_process else get_python_op(step.params.name).cost_ms
+    if forced == "auto" and cost is not None and cost >= WORKERS_FROM_MS:
+        return (
+            f"declared {cost:g} ms per image >= {WORKERS_FROM_MS:g} ms: worker processes beat "
+            "the GIL-bound python_function there (measured, docs/hybrid.md)"
+        )
     if forced != "inline" and accepts != "numpy":
         return (
             f"takes a {'PIL image' if accepts == 'pil' else 'tensor'} and draws from the "

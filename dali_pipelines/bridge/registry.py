@@ -84,6 +84,8 @@ class PythonOpInfo:
     takes_rng: bool
     #: ``target`` is a class: instantiated once per process with the spec's params.
     is_class: bool
+    #: Declared Python time per image (ms); the planner uses it to choose the placement.
+    cost_ms: float | None = None
 
     def check_params(self, params: Mapping[str, Any]) -> None:
         """Raise ``TypeError`` when ``params`` do not fit the callable's signature."""
@@ -134,6 +136,7 @@ def register_python_op(
     channels: int | None = None,
     value_range: tuple[float, float] | None = None,
     placement: Placement = "auto",
+    cost_ms: float | None = None,
 ) -> Callable[[T], T]:
     """Register a function, class or callable object as the Python op ``name``.
 
@@ -141,7 +144,9 @@ def register_python_op(
     (``register_python_op("my_aug", accepts="pil")(MyAug())``); the target is returned
     unchanged. ``size``/``dtype``/``channels``/``value_range`` declare the output (default: like
     the input). ``placement`` forces ``"inline"`` (DALI's ``python_function``) or ``"workers"``
-    (worker processes); ``"auto"`` lets the planner choose.
+    (worker processes); ``"auto"`` lets the planner choose: inline, unless ``cost_ms`` (the
+    op's typical Python time per image) reaches the measured crossover where workers win
+    (:data:`dali_pipelines.bridge.placement.WORKERS_FROM_MS`).
     """
     if not name or not isinstance(name, str):
         raise RegistryError(f"python op name: expected a non-empty string, got {name!r}")
@@ -167,6 +172,7 @@ def register_python_op(
             placement=placement,
             takes_rng=takes_rng(target),  # type: ignore[arg-type]
             is_class=isinstance(target, type),
+            cost_ms=cost_ms,
         )
         return target
 

@@ -56,7 +56,10 @@ def test_gpu_graphs_cannot_run_python_function() -> None:
 def test_torchvision_style_and_forced_placements() -> None:
     register_python_op("test_pil_identity", accepts="pil")(lambda image: image)
     register_python_op("test_heavy", placement="workers")(lambda image: image)
-    for name in ("test_pil_identity", "test_heavy"):
+    register_python_op("test_costly", cost_ms=5)(lambda image: image)
+    register_python_op("test_cheap", cost_ms=0.1)(lambda image: image)
+    assert _where([{"op": "python", "name": "test_cheap"}]) == ["python-inline"]
+    for name in ("test_pil_identity", "test_heavy", "test_costly"):
         assert _where([{"op": "python", "name": name}]) == ["python-workers"]
     assert _where([{"op": "python", "name": "test_pil_identity"}], python="inline") == [
         "python-inline"

@@ -309,6 +309,9 @@ class DataLoader:
         batches = self._order.batches(epoch)
         self._active = (epoch, start)
         self._checker.start_epoch(epoch)
+        prepare = getattr(self.dataset, "prepare_epoch", None)
+        if prepare is not None:  # a Python source (EncodedDataset) starts reading ahead now
+            prepare(batches, start)
         # A wait is the time from the loop asking for a batch to receiving it (iter() included).
         asked = time.perf_counter()
         for images, labels, _indices in self._runner.epoch(epoch, batches, start):

@@ -58,6 +58,15 @@ WHERE_TEXT = {
     "torch-batch": "torch batch (CPU: in the workers; GPU: on the device)",
 }
 
+SHORT_TEXT = {
+    "dali-cpu": "DALI CPU",
+    "dali-gpu": "DALI GPU",
+    "python-inline": "Python inline",
+    "python-workers": "Python workers",
+    "torch-workers": "torch workers",
+    "torch-batch": "torch batch",
+}
+
 
 @dataclass(frozen=True)
 class StepPlace:
@@ -81,7 +90,7 @@ class Placement:
         """Consecutive steps grouped by where they run: [("DALI CPU", [0, 1]), ...]."""
         out: list[tuple[str, list[int]]] = []
         for step in self.steps:
-            kind = WHERE_TEXT[step.where].split(" (")[0]
+            kind = SHORT_TEXT[step.where]
             if out and out[-1][0] == kind:
                 out[-1][1].append(step.index)
             else:

@@ -14,6 +14,7 @@ the pool, which the executor reports as soon as the process is gone (no hang).
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -50,7 +51,25 @@ class _Ragged(list):  # type: ignore[type-arg]
         return super().__getitem__(key)
 
 
-class _SegmentRunner(DaliRunner):
+class InlineRunner(DaliRunner):
+    """The DALI runner for graphs holding ``python_function``: it frees dropped pipelines now.
+
+    A ``python_function`` op and its pipeline reference each other, so a dropped pipeline is
+    cyclic garbage; if a forked child (a torch DataLoader worker, say) collected it, its
+    destructor would wait forever for threads the child does not have. Collecting right away,
+    in this process, is cheap next to building a pipeline.
+    """
+
+    def _discard(self) -> None:
+        super()._discard()
+        gc.collect()
+
+    def close(self) -> None:
+        super().close()
+        gc.collect()
+
+
+class _SegmentRunner(InlineRunner):
     """The DALI segment: same source, recovery and errors; an NHWC tensor out when the sizes
     agree, per-sample HWC tensors otherwise, copied straight into shared memory when workers
     will read them (one copy instead of two)."""

@@ -20,6 +20,7 @@ import itertools
 import random
 import re
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -191,6 +192,11 @@ def run_inline(stage: StageCall, image: np.ndarray, seed: Any, index: Any) -> np
     try:
         return stage.run(image, int(seed), int(index))
     except StageFailure as failure:
+        # Keep the traceback as text: its frames lead (f_back) to DALI's, which hold the
+        # pipeline, and a parked failure must not keep a dropped pipeline alive.
+        failure.remote_tb = "".join(traceback.format_exception(failure.cause))
+        failure.cause.__traceback__ = None
+        failure.__traceback__ = failure.__cause__ = failure.__context__ = None
         with _PARKED_LOCK:
             token = next(_TOKENS)
             _PARKED[token] = failure

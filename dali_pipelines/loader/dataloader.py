@@ -262,7 +262,12 @@ class DataLoader:
                     recovery=self._recovery,
                     max_pixels=self.max_pixels,
                 )
-            return DaliRunner(
+            runner: type[DaliRunner] = DaliRunner
+            if self.ops_placement.mode == "inline":  # python_function: frees its pipelines
+                from ..bridge.runner import InlineRunner
+
+                runner = InlineRunner
+            return runner(
                 self.dataset,
                 self.plan,
                 options,

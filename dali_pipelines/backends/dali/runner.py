@@ -105,6 +105,10 @@ class DaliRunner:
 
                     stage = stage_error_from(exc, self.dataset.path)
                     if stage is not None:  # a Python stage raised: not a decode failure
+                        # Nothing may keep the dropped pipeline alive (DALI's frames in the
+                        # traceback hold it): collected in a forked child, it would hang.
+                        exc.__traceback__ = None
+                        del pipe
                         self._discard()
                         raise stage from stage.__cause__
                     issued = self.source.issued.get(iteration)

@@ -1,8 +1,7 @@
-"""The hybrid bridge's cost: a per-sample Python op inside the DALI pipeline, inline (DALI's
-python_function, holding the GIL) and in worker processes, against the same spec without it.
+"""One epoch of imagenet_train with a cheap registered Python op, inline and in workers.
 
-Skipped until ``dali_pipelines.bridge`` and the ``python`` op exist. The op is trivial (invert
-the image) so what is measured is the bridge: moving each sample to Python and back.
+Tracks the cost of a Python stage over time (pytest-benchmark); the head-to-head ratios with
+interleaved repetitions are ``benchmarks/bridge_ratio.py``'s job (figures: docs/hybrid.md).
 """
 
 from __future__ import annotations
@@ -17,55 +16,55 @@ import pytest
 from dali_pipelines import DataLoader, ImageFolder
 from dali_pipelines.backends.dali.availability import dali_available
 from dali_pipelines.bench.runner import time_epoch
+from dali_pipelines.bridge import register_python_op, registered_python_ops
 
-bridge = pytest.importorskip("dali_pipelines.bridge")
-
-BATCH_SIZE = 64
 THREADS = 2
-CROP = {"op": "center_crop", "size": [224, 224]}
-PLACEMENTS = ("none", "inline", "workers")
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+if "bench_suite_swap" not in registered_python_ops():
+
+    @register_python_op("bench_suite_swap")
+    def channel_swap(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def _invert(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return 255 - image
+SWAP_AFTER_RESIZE = {
+    "ops": [
+        {"op": "random_resized_crop", "size": [224, 224]},
+        {"op": "python", "name": "bench_suite_swap"},
+        {"op": "horizontal_flip", "p": 0.5},
+        {"op": "normalize", "mean": MEAN, "std": STD},
+    ]
+}
+CASES = {
+    "baseline": ("imagenet_train", "auto"),
+    "swap_inline": (SWAP_AFTER_RESIZE, "inline"),
+    "swap_workers": (SWAP_AFTER_RESIZE, "workers"),
+}
 
 
-def _registered() -> None:
-    from dali_pipelines.ops import registered_ops
-
-    if "python" not in registered_ops():
-        pytest.skip("the python op is not registered yet")
-    for placement in PLACEMENTS[1:]:
-        name = f"bench_invert_{placement}"
-        if name not in bridge.registered_python_ops():
-            bridge.register_python_op(name, placement=placement)(_invert)
-
-
-@pytest.fixture(scope="module", params=PLACEMENTS)
-def loader(request: pytest.FixtureRequest, demo_root: Path) -> Iterator[DataLoader]:
+@pytest.fixture(scope="module", params=list(CASES))
+def warm_loader(request: pytest.FixtureRequest, demo_root: Path) -> Iterator[DataLoader]:
     if not dali_available():
         pytest.skip("DALI cannot be imported here")
-    _registered()
-    ops: list[dict[str, Any]] = [CROP]
-    if request.param != "none":
-        ops.append({"op": "python", "name": f"bench_invert_{request.param}"})
-    made = DataLoader(
+    spec, placement = CASES[request.param]
+    loader = DataLoader(
         ImageFolder(demo_root),
-        {"ops": ops},
-        batch_size=BATCH_SIZE,
+        spec,
+        batch_size=64,
         shuffle=True,
-        seed=0,
         num_threads=THREADS,
+        python_workers=THREADS,
+        python_placement=placement,  # type: ignore[arg-type]
         device="cpu",
-        backend="dali",
     )
-    time_epoch(made)  # warm-up: pipeline build, worker start
-    yield made
-    made.close()
+    time_epoch(loader)  # warm-up: pipeline build and worker start are not what we track
+    yield loader
+    loader.close()
 
 
-def test_python_stage(benchmark: Any, loader: DataLoader, request: pytest.FixtureRequest) -> None:
-    placement = request.node.callspec.params["loader"]
-    benchmark.group = "bridge: python op"
-    timing = benchmark.pedantic(time_epoch, args=(loader,), rounds=3, iterations=1)
-    benchmark.extra_info.update(placement=placement, images_per_s=timing.images_per_s)
+def test_epoch_with_python_stage(benchmark: Any, warm_loader: DataLoader) -> None:
+    timing = benchmark.pedantic(time_epoch, args=(warm_loader,), rounds=3, iterations=1)
+    benchmark.extra_info["placement"] = warm_loader.ops_placement.mode
+    benchmark.extra_info["images_per_s"] = timing.images_per_s
+    assert timing.images == len(warm_loader.dataset)

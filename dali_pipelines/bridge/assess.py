@@ -119,13 +119,13 @@ def _decode_row(placement: Placement, first: str, device: str) -> Row:
     first_dali = placement.steps and placement.steps[0].where.startswith("dali")
     detail = "fn.decoders.image"
     if fused and first_dali:
-        detail = f"fn.decoders.image_slice: decodes only the {first} window (ROI decode)"
-    return Row(None, "decode (what torchvision's loader does with PIL)", "decode", where, detail)
+        detail = f"fn.decoders.image_slice: only the {first} window (ROI decode)"
+    return Row(None, "(decode)", "decode", where, detail)
 
 
 def _rows(record: Record, placement: Placement) -> list[Row]:
     if not record.ops:
-        detail = "the pipeline's images are uint8 pixels already; only later Python stages see it"
+        detail = "no-op: the pixels are uint8 already (later Python stages get tensors)"
         return [Row(record.position, record.transform, "-", "nothing to run", detail)]
     rows = []
     for index in record.ops:

@@ -118,9 +118,8 @@ def _inline_ok(step: Step, steps: tuple[Step, ...], device: str) -> str | None:
         )
     if forced != "inline" and accepts != "numpy":
         return (
-            f"takes a {'PIL image' if accepts == 'pil' else 'tensor'} and draws from the "
-            "global RNGs: seeded per sample in a worker process, where that cannot disturb "
-            "the training loop"
+            "torchvision-style (draws from the global RNGs): seeded per sample in worker "
+            "processes, away from the training loop's RNG"
         )
     if rule.size == "varies":
         later = [s.op.name for s in steps[step.index + 1 :] if s.op.name not in _SIZE_FREE]
@@ -179,7 +178,7 @@ def place(plan: Plan, device: str = "cpu", python: PythonPlacement = "auto") -> 
                     step.index,
                     label,
                     "torch-workers",
-                    "after a Python stage; draws per-sample parameters that need the image",
+                    "after a Python stage; draws from the image's real size",
                 )
             )
     return Placement(mode=mode, steps=tuple(placed), split=split, tail=tail)
@@ -197,5 +196,5 @@ def _tail_start(steps: tuple[Step, ...], split: int) -> int:
 
 def _batch_text(step: Step) -> str:
     if step.op.name in ("horizontal_flip", "vertical_flip"):
-        return "per-sample flags drawn in Python, applied with torch.where on the batch"
-    return "deterministic for same-size inputs: one call on the whole batch"
+        return "per-sample flags drawn in Python"
+    return "deterministic for same-size inputs"

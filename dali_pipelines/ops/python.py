@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, SerializationInfo, model_serializer, model_validator
+from pydantic import (
+    Field,
+    SerializationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -42,6 +48,16 @@ class PythonParams(OpParams):
     params: dict[str, Any] = Field(default_factory=dict)
     #: An in-process callable (set by ``from_torchvision``, never in a file): runs, never dumps.
     stage: Any = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def _in_process_only(cls, value: Any) -> Any:
+        from ..bridge.stage import InProcessStage
+
+        if value is not None and not isinstance(value, InProcessStage):
+            # Only from_torchvision sets it, in code: a spec file can never name code to run.
+            raise ValueError(f"stage: expected no value in a spec, got {type(value).__name__}")
+        return value
 
     @model_validator(mode="after")
     def _resolvable(self) -> PythonParams:

@@ -34,6 +34,12 @@ def test_a_dotted_path_is_only_a_name() -> None:
         load_spec({"ops": [{"op": "python", "name": "os.system"}]})
 
 
+def test_a_spec_cannot_set_an_in_process_callable() -> None:
+    for value in ([], "os.system", {"call": "print"}):
+        with pytest.raises(ValidationError, match="stage: expected no value in a spec"):
+            load_spec({"ops": [{"op": "python", "name": "test_swap", "stage": value}]})
+
+
 def test_params_must_fit_the_signature() -> None:
     ok = {"op": "python", "name": "test_corner", "params": {"side": 2}}
     assert load_spec({"ops": [ok]}).ops[0].params == {"side": 2}

@@ -39,8 +39,16 @@ HEAVY_S = 0.002
 
 @register_python_op("bench_swap")
 def channel_swap(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """RGB -> BGR: about the cheapest real stage (one copy of the image)."""
-    return np.ascontiguousarray(image[:, :, ::-1])
+    """RGB -> BGR: about the cheapest real stage (one copy of the image).
+
+    Three plane copies: ``np.ascontiguousarray(image[:, :, ::-1])`` does the same with a
+    strided per-pixel copy, ~4x slower, and inside DALI's GIL-bound python_function that cost
+    shows directly (measured after decode: 542 against 714 img/s).
+    """
+    out = np.empty_like(image)
+    for c in range(image.shape[2]):
+        out[..., c] = image[..., image.shape[2] - 1 - c]
+    return out
 
 
 @register_python_op("bench_heavy")
@@ -113,7 +121,7 @@ def main() -> None:
         made = {k: v for k, v in made.items() if k in keep}
     rates: dict[str, list[float]] = {name: [] for name in made}
     loads = [os.getloadavg()[0]]
-    for name, loader in made.items():  # warm-up: pipelines built, workers started
+    for loader in made.values():  # warm-up: pipelines built, workers started
         epoch_rate(loader)
     for rep in range(args.reps):
         for name, loader in made.items():

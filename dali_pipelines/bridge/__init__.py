@@ -30,8 +30,8 @@ from .registry import (
 
 _LAZY = {
     "from_torchvision": "translate",
-    "assess": "assess",
-    "Assessment": "assess",
+    "assess": "assessment",
+    "Assessment": "assessment",
     "EncodedDataset": "dataset",
     "register_batch_op": "batch_ops",
     "BatchOp": "batch_ops",

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from dali_pipelines.bridge.assess import assess, resolve
+from dali_pipelines.bridge.assessment import assess, resolve
 from dali_pipelines.cli.main import main
 
 MODULE = """

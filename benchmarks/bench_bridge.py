@@ -36,7 +36,7 @@ SWAP_AFTER_RESIZE = {
         {"op": "normalize", "mean": MEAN, "std": STD},
     ]
 }
-CASES = {
+CASES: dict[str, tuple[Any, str]] = {
     "baseline": ("imagenet_train", "auto"),
     "swap_inline": (SWAP_AFTER_RESIZE, "inline"),
     "swap_workers": (SWAP_AFTER_RESIZE, "workers"),

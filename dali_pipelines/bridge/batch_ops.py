@@ -158,11 +158,12 @@ class BatchOps:
         classes = {p.num_classes for p in self.params if p.num_classes is not None}
         if len(classes) > 1:
             raise SpecError(f"batch_ops.num_classes: expected one value, got {sorted(classes)}")
-        self.num_classes = classes.pop() if classes else num_classes
-        if self.num_classes is None:
+        chosen = classes.pop() if classes else num_classes
+        if chosen is None:
             raise SpecError(
                 "batch_ops.num_classes: expected a number (or a dataset with classes), got None"
             )
+        self.num_classes: int = chosen
         self.hw = (1, 2) if layout == "HWC" else (2, 3)
 
     def __call__(

@@ -183,7 +183,7 @@ class EncodedDataset:
         named = next((value[2][k] for k in ("path", "file", "filename") if k in value[2]), None)
         if named is not None:
             self._paths[index] = str(named)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def read_bytes(self, index: int) -> np.ndarray:
         return self._item(index)[0]

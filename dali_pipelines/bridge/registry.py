@@ -102,7 +102,7 @@ class PythonOpInfo:
     def instantiate(self, params: Mapping[str, Any]) -> Callable[..., Any]:
         """The per-sample callable: ``call(image)`` or ``call(image, rng)``."""
         if self.is_class:
-            return self.target(**params)  # type: ignore[no-any-return]
+            return self.target(**params)
         if not params:
             return self.target
         target, kwargs = self.target, dict(params)
@@ -120,7 +120,7 @@ T = TypeVar("T")
 
 def takes_rng(target: Callable[..., Any]) -> bool:
     """Whether ``target`` (a function, a class's ``__call__`` or an object) has an ``rng`` param."""
-    func = target.__call__ if isinstance(target, type) else target  # type: ignore[operator]
+    func = target.__call__ if isinstance(target, type) else target
     try:
         return "rng" in inspect.signature(func).parameters
     except (TypeError, ValueError):  # builtins without a signature
@@ -170,7 +170,7 @@ def register_python_op(
             accepts=accepts,
             output=OutputRule(size=size, dtype=dtype, channels=channels, value_range=value_range),
             placement=placement,
-            takes_rng=takes_rng(target),  # type: ignore[arg-type]
+            takes_rng=takes_rng(target),
             is_class=isinstance(target, type),
             cost_ms=cost_ms,
         )

@@ -40,7 +40,7 @@ from .workers import Result, StagePool, WorkerProgram
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-class _Ragged(list):  # type: ignore[type-arg]
+class _Ragged(list[Any]):
     """Per-sample HWC tensors with the two tensor features the DALI runner's batch code uses."""
 
     device = torch.device("cpu")
@@ -150,7 +150,7 @@ class HybridRunner:
         self.workers = workers
         segment_options = replace(options, raw_output=True, output_dtype=None, output_ndim=None)
         self.segment = _SegmentRunner(
-            self._sizes,  # type: ignore[arg-type]
+            self._sizes,
             sub_plan(plan, placement.split),
             segment_options,
             None,

@@ -57,9 +57,8 @@ class InProcessStage:
     @property
     def origin(self) -> str:
         """``module.qualname`` of the callable: stable across processes (for fingerprints)."""
-        target = self.call if isinstance(self.call, type) else type(self.call)
-        if callable(self.call) and hasattr(self.call, "__qualname__"):
-            target = self.call  # functions and lambdas name themselves
+        # Functions, lambdas and classes name themselves; an instance by its class.
+        target: Any = self.call if hasattr(self.call, "__qualname__") else type(self.call)
         return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
 
 

@@ -32,7 +32,7 @@ def apply_batched(step: Step, batch: torch.Tensor, args: list[Args]) -> torch.Te
         flags = torch.tensor([bool(a["flip"]) for a in args], device=batch.device)
         return torch.where(flags[:, None, None, None], batch.flip(FLIPS[name]), batch)
     # Deterministic for same-size inputs: the first sample's draw is every sample's.
-    return step.op.apply_torch(step.params, batch, args[0] if args else {})  # type: ignore[no-any-return]
+    return step.op.apply_torch(step.params, batch, args[0] if args else {})
 
 
 class Tail:

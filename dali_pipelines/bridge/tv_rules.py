@@ -152,7 +152,7 @@ def _resize(t: Any, kind: Accepts, state: ImageState) -> Mapped:
     if t.size is None:
         raise Unsupported("size=None (max_size only)")
     interp = _interp(t.interpolation)
-    op = {"op": "resize", "size": _hw(t.size), "interpolation": interp}
+    op: dict[str, Any] = {"op": "resize", "size": _hw(t.size), "interpolation": interp}
     op.update(max_size=t.max_size, antialias=_antialias(t, kind))
     return Mapped([op], kind, _join(_resampled(kind), _interp_note(t.interpolation)), False)
 
@@ -164,7 +164,8 @@ def _center_crop(t: Any, kind: Accepts, state: ImageState) -> Mapped:
 
 @rule("RandomResizedCrop")
 def _rrc(t: Any, kind: Accepts, state: ImageState) -> Mapped:
-    op = {"op": "random_resized_crop", "size": _square(t.size), "scale": list(t.scale)}
+    op: dict[str, Any] = {"op": "random_resized_crop", "size": _square(t.size)}
+    op["scale"] = list(t.scale)
     op.update(ratio=list(t.ratio), interpolation=_interp(t.interpolation))
     op["antialias"] = _antialias(t, kind)
     note = _join("same crop windows", _resampled(kind), _interp_note(t.interpolation))
@@ -222,7 +223,7 @@ def _grayscale(t: Any, kind: Accepts, state: ImageState) -> Mapped:
 @rule("GaussianBlur")
 def _gaussian_blur(t: Any, kind: Accepts, state: ImageState) -> Mapped:
     lo, hi = (float(s) for s in t.sigma)
-    op = {"op": "gaussian_blur", "kernel_size": list(t.kernel_size)}
+    op: dict[str, Any] = {"op": "gaussian_blur", "kernel_size": list(t.kernel_size)}
     op["sigma"] = lo if lo == hi else [lo, hi]
     note = "PIL blurs with its own kernel" if kind == "pil" else ""
     return Mapped([op], kind, note, not note)
@@ -240,6 +241,7 @@ def _rotate(t: Any, kind: Accepts, state: ImageState) -> Mapped:
     interp = _interp(t.interpolation)
     if interp == "bicubic":
         raise Unsupported("interpolation=bicubic: torchvision rotates with nearest or bilinear")
-    op = {"op": "rotate", "degrees": [float(d) for d in t.degrees], "interpolation": interp}
+    op: dict[str, Any] = {"op": "rotate", "degrees": [float(d) for d in t.degrees]}
+    op["interpolation"] = interp
     op["fill"] = float(fill)
     return Mapped([op], kind, get_op("rotate").tolerance, False)

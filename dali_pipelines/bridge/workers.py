@@ -45,7 +45,7 @@ Result = tuple[Any, ...]
 def as_hwc(x: Any) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
-    return x.permute(1, 2, 0).contiguous().numpy()  # type: ignore[no-any-return]
+    return x.permute(1, 2, 0).contiguous().numpy()
 
 
 def as_chw(x: Any) -> Any:

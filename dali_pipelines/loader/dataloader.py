@@ -92,8 +92,8 @@ class DataLoader:
         batch_ops: Sequence[Any] | None = None,
         **torch_kwargs: Any,
     ):
-        if isinstance(spec, int) and not isinstance(spec, bool):  # torch: DataLoader(ds, 64)
-            batch_size, spec = spec, None
+        if isinstance(spec, int):  # torch's positional batch size: DataLoader(ds, 64)
+            batch_size, spec = int(spec), None
         targs = torch_arguments(
             num_workers=num_workers,
             prefetch_factor=prefetch_factor,

@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
-from .state import ChainError, ImageState
+from .state import ChainError, Dtype, ImageState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..bridge.registry import Accepts, OutputRule
@@ -144,7 +144,7 @@ def stage_call(p: PythonParams, state_in: ImageState) -> StageCall:
 
 
 def _state_of(image: np.ndarray) -> ImageState:
-    dtype = "uint8" if image.dtype == np.uint8 else "float32"
+    dtype: Dtype = "uint8" if image.dtype == np.uint8 else "float32"
     return ImageState(channels=image.shape[2], dtype=dtype)
 
 

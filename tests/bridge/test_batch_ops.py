@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from dali_pipelines import DataLoader, ImageFolder, dump_spec, load_spec
 from dali_pipelines.bridge.batch_ops import BatchOps, from_torchvision_batch, validate_batch_op
 from dali_pipelines.errors import SpecError
 
-SPEC = {
+SPEC: dict[str, Any] = {
     "ops": [{"op": "center_crop", "size": 24}, {"op": "normalize", "mean": [0.5], "std": [0.5]}],
     "batch_ops": [{"op": "cutmix_or_mixup", "switch_prob": 0.5}],
 }

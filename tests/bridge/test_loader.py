@@ -93,6 +93,7 @@ def test_a_failing_stage_names_the_op_the_sample_and_its_file(
     ):
         _epoch(loader)
     err = info.value
+    assert err.index is not None
     assert err.op == "FailOn" and err.path == plain.path(err.index)
     assert _width_of(plain, err.index) == width
     assert f"sample {err.index} ({err.path})" in str(err)
@@ -169,7 +170,8 @@ def test_torch_arguments(jpeg_folder: Path) -> None:
     ) as loader:
         assert (loader.batch_size, loader.seed, loader.num_threads) == (8, 11, 2)
         assert loader.prefetch_queue_depth == 3 and len(loader) == 2
-    for name, value in [("collate_fn", list), ("sampler", [0]), ("worker_init_fn", print)]:
+    unsupported: dict[str, Any] = {"collate_fn": list, "sampler": [0], "worker_init_fn": print}
+    for name, value in unsupported.items():
         with pytest.raises(DaliPipelinesError, match=f"{name}: not supported: "):
             DataLoader(ds, batch_size=2, **{name: value})
     with pytest.raises(TypeError, match="unexpected keyword argument 'bacth_size'"):

@@ -12,7 +12,7 @@ from dali_pipelines.bridge.placement import place
 from dali_pipelines.errors import SpecError
 from dali_pipelines.plan import make_plan
 
-NORM = {"op": "normalize", "mean": [0.5], "std": [0.5]}
+NORM: dict[str, Any] = {"op": "normalize", "mean": [0.5], "std": [0.5]}
 
 
 def _where(ops: list[dict[str, Any]], device: str = "cpu", python: str = "auto") -> list[str]:
@@ -27,12 +27,16 @@ def test_no_python_stage_is_all_dali() -> None:
 
 
 def test_numpy_ops_run_inline_on_cpu() -> None:
-    ops = [{"op": "random_resized_crop", "size": 32}, {"op": "python", "name": "test_swap"}, NORM]
+    ops: list[dict[str, Any]] = [
+        {"op": "random_resized_crop", "size": 32},
+        {"op": "python", "name": "test_swap"},
+        NORM,
+    ]
     assert _where(ops) == ["dali-cpu", "python-inline", "dali-cpu"]
 
 
 def test_workers_split_the_graph_and_batch_the_tail() -> None:
-    ops = [
+    ops: list[dict[str, Any]] = [
         {"op": "resize", "size": 40},
         {"op": "python", "name": "test_swap"},
         {"op": "random_crop", "size": 32},
@@ -49,7 +53,11 @@ def test_workers_split_the_graph_and_batch_the_tail() -> None:
 
 
 def test_gpu_graphs_cannot_run_python_function() -> None:
-    ops = [{"op": "center_crop", "size": 32}, {"op": "python", "name": "test_swap"}, NORM]
+    ops: list[dict[str, Any]] = [
+        {"op": "center_crop", "size": 32},
+        {"op": "python", "name": "test_swap"},
+        NORM,
+    ]
     assert _where(ops, "gpu") == ["dali-gpu", "python-workers", "torch-batch"]
 
 
@@ -70,13 +78,16 @@ def test_torchvision_style_and_forced_placements() -> None:
 
 def test_a_stage_of_unknown_size_moves_size_dependent_ops_after_it() -> None:
     register_python_op("test_varies", size="varies")(lambda image, rng: image)
-    ops = [{"op": "python", "name": "test_varies"}, {"op": "center_crop", "size": 8}]
+    ops: list[dict[str, Any]] = [
+        {"op": "python", "name": "test_varies"},
+        {"op": "center_crop", "size": 8},
+    ]
     assert _where(ops) == ["python-workers", "torch-workers"]
     assert _where([{"op": "python", "name": "test_varies"}, NORM]) == ["python-inline", "dali-cpu"]
 
 
 def test_ops_without_a_dali_builder_run_in_workers() -> None:
-    ops = [
+    ops: list[dict[str, Any]] = [
         {"op": "center_crop", "size": 32},
         {"op": "pad", "padding": 2, "padding_mode": "reflect"},
         NORM,

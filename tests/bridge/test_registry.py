@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -35,14 +37,16 @@ def test_a_dotted_path_is_only_a_name() -> None:
 
 
 def test_a_spec_cannot_set_an_in_process_callable() -> None:
-    for value in ([], "os.system", {"call": "print"}):
+    values: list[Any] = [[], "os.system", {"call": "print"}]
+    for value in values:
         with pytest.raises(ValidationError, match="stage: expected no value in a spec"):
             load_spec({"ops": [{"op": "python", "name": "test_swap", "stage": value}]})
 
 
 def test_params_must_fit_the_signature() -> None:
     ok = {"op": "python", "name": "test_corner", "params": {"side": 2}}
-    assert load_spec({"ops": [ok]}).ops[0].params == {"side": 2}
+    op: Any = load_spec({"ops": [ok]}).ops[0]
+    assert op.params == {"side": 2}
     with pytest.raises(ValidationError, match="params: do not fit python op 'test_corner'"):
         load_spec({"ops": [{**ok, "params": {"sides": 2}}]})
     with pytest.raises(ValidationError, match="params: expected JSON values"):

@@ -183,3 +183,13 @@ def _width_of(ds: ImageFolder, index: int) -> int:
 
     with Image.open(ds.path(index)) as image:
         return int(image.size[0])
+
+
+def test_the_reference_backend_names_the_file_too(jpeg_folder: Path) -> None:
+    spec = {"ops": [{"op": "center_crop", "size": 24}, {"op": "python", "name": "test_fail"}]}
+    ds = ImageFolder(jpeg_folder)
+    with (
+        DataLoader(ds, spec, batch_size=4, backend="reference", num_workers=0) as loader,
+        pytest.raises(PythonStageError, match=r"'test_fail' failed on sample 0 \(.*000\.jpg\)"),
+    ):
+        _epoch(loader)

@@ -14,7 +14,7 @@ from ...data.pil import decode_pil
 from ...data.probe import probe_header
 from ...data.source import SampleSource
 from ...data.tvio import decode_tvio
-from ...errors import SampleDecodeError
+from ...errors import PythonStageError, SampleDecodeError
 from ...ops._dali import torch_dtype
 from ...plan import Plan
 from ..recovery import Recovery
@@ -74,7 +74,13 @@ class _PlanDataset(Dataset[Item]):
             )
         except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
             return None, label, index, f"PIL: {type(exc).__name__}: {exc}"
-        return self.transform(image).as_subclass(torch.Tensor), label, index, None
+        try:
+            out = self.transform(image)
+        except PythonStageError as exc:  # a Python stage: name the sample and its file
+            path = self.source.path(index)
+            message = str(exc).replace("on a sample", f"on sample {index} ({path})", 1)
+            raise PythonStageError(message, op=exc.op, index=index, path=path) from exc.__cause__
+        return out.as_subclass(torch.Tensor), label, index, None
 
 
 def _collate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -130,6 +131,7 @@ class ReferenceRunner:
         self.recovery = recovery if recovery is not None else Recovery(color=plan.spec.decode.color)
         self.output_device = output_device
         self._sampler = _EpochBatches()
+        self._started = False
         generator = torch.Generator()
         generator.manual_seed(seed)
         self._loader = TorchDataLoader(
@@ -148,7 +150,11 @@ class ReferenceRunner:
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         self._sampler.batches = [self._unquarantined(b, epoch) for b in batches[start_batch:]]
         spec = self.plan.spec.output
-        for maybe_images, labels, indices, bad in self._loader:
+        # Persistent workers fork on the first iter() only; later epochs reuse them.
+        first = not self._started and self._loader.num_workers > 0
+        self._started = True
+        batches_iter = _fork_safe_iter(self._loader) if first else iter(self._loader)
+        for maybe_images, labels, indices, bad in batches_iter:
             for index, reason in bad:
                 path = self.dataset.path(index)
                 if self.recovery.on_error == "raise":
@@ -185,5 +191,23 @@ class ReferenceRunner:
         return torch.empty(shape, dtype=torch_dtype(out.dtype))
 
     def close(self) -> None:
-        # Dropping the iterator ends persistent workers.
+        # End the persistent workers now: left to the garbage collector, torch's iterator is
+        # often in a cycle and its workers linger until a collection far later.
+        iterator = getattr(self._loader, "_iterator", None)
+        shutdown = getattr(iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
         self._loader = None  # type: ignore[assignment]
+
+
+def _fork_safe_iter(loader: TorchDataLoader[Any]) -> Iterator[Any]:
+    """``iter(loader)``, forking its workers with no collectable garbage left in this process.
+
+    A DALI pipeline that the garbage collector finalizes inside a forked child hangs forever
+    (DALI's executor destructor waits for threads the child does not have). Pipelines in
+    reference cycles (a python_function, an exception traceback) can still be garbage when
+    the workers fork, so collect it here first. (``gc.freeze`` as well made every worker's
+    shutdown wait out torch's 5 s join timeout.)
+    """
+    gc.collect()
+    return iter(loader)

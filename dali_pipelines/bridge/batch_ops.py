@@ -12,6 +12,7 @@ one in the batch (``roll(1)``), with ``lam ~ Beta(alpha, alpha)``.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -33,16 +34,17 @@ class BatchOpParams(FrozenModel):
     p: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
-class BatchOp:
+class BatchOp(ABC):
     """Subclasses set ``name``/``Params`` and implement :meth:`mix` (images already float)."""
 
     name: ClassVar[str]
     Params: ClassVar[type[BatchOpParams]]
 
+    @abstractmethod
     def mix(
         self, p: Any, images: torch.Tensor, soft: torch.Tensor, rng: np.random.Generator, hw: Any
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """Mix a batch of float images and their soft labels; returns both."""
 
 
 _BATCH_OPS: dict[str, BatchOp] = {}

@@ -20,14 +20,20 @@ from .errors import (
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
-    from .data import ImageFolder
+    from .data import Coco, ImageFolder, Manifest, WebDataset
     from .loader import DataLoader
 
 __version__ = "0.1.0"
 
 # The loader and the datasets import torch (~1.5 s). The pytest plugin imports this package in
 # every test session of every user who installed it, so these names load on first use.
-_LAZY = {"DataLoader": ".loader", "ImageFolder": ".data"}
+_LAZY = {
+    "DataLoader": ".loader",
+    "ImageFolder": ".data",
+    "Manifest": ".data",
+    "WebDataset": ".data",
+    "Coco": ".data",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -40,6 +46,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BackendUnavailableError",
+    "Coco",
     "ContractViolation",
     "DaliPipelinesError",
     "DataError",
@@ -47,11 +54,13 @@ __all__ = [
     "DatasetError",
     "ImageFolder",
     "LoaderStateError",
+    "Manifest",
     "PipelineSpec",
     "PythonStageError",
     "RegistryError",
     "SampleDecodeError",
     "SpecError",
+    "WebDataset",
     "__version__",
     "dump_spec",
     "load_spec",

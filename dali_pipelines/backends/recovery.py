@@ -35,8 +35,9 @@ class Recovery:
     color: Literal["rgb", "grayscale"] = "rgb"
     #: index -> reason: never decoded again (skipped every epoch, still reported every epoch).
     quarantine: dict[int, str] = field(default_factory=dict)
-    #: indices whose files DALI cannot decode and PIL can: fed as PNM.
-    fallback: set[int] = field(default_factory=set)
+    #: files DALI cannot decode and PIL can, fed as PNM: the sample index for a sample's first
+    #: image column, (index, column) for its other columns (:func:`fallback_key`).
+    fallback: set[int | tuple[int, int]] = field(default_factory=set)
     skipped: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
     fallbacks: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
 
@@ -69,6 +70,11 @@ class Recovery:
         for (epoch, _index), issue in sorted(which.items()):
             out.setdefault(epoch, []).append((issue.path, issue.reason))
         return out
+
+
+def fallback_key(index: int, column: int) -> int | tuple[int, int]:
+    """The key of one image column's file in ``Recovery.fallback``."""
+    return index if column == 0 else (index, column)
 
 
 def placeholder_pnm(channels: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -61,6 +61,8 @@ class _TensorPlan:
     value_range: tuple[float, float] | None
     tol: float
     nullable: bool
+    #: For a list output: the plan of one element (dims[1:]); ``None`` for a tensor.
+    element: _TensorPlan | None = None
 
     @classmethod
     def of(cls, spec: TensorSpec) -> _TensorPlan:
@@ -78,6 +80,23 @@ class _TensorPlan:
         if value_range is not None and spec.dtype in FLOAT_DTYPES:
             # The bound is exact (float64) but the data was computed in the tensor's dtype.
             tol = 8 * _EPS[spec.dtype] * max(1.0, abs(value_range[0]), abs(value_range[1]))
+        if spec.container == "list":
+            inner = spec.model_copy(update={"dims": spec.dims[1:], "container": "tensor"})
+            inner = inner.model_copy(update={"layout": spec.layout[1:] if spec.layout else None})
+            element = cls.of(inner)
+            return cls(
+                name=spec.name,
+                ndim=1,
+                shape_str=spec.shape_str,
+                dims=((0, spec.dims[0].name, spec.dims[0].size, str(spec.dims[0])),),
+                dtype=spec.dtype,
+                device=spec.device,
+                memory_format="any",
+                value_range=None,
+                tol=0.0,
+                nullable=spec.nullable,
+                element=element,
+            )
         return cls(
             name=spec.name,
             ndim=spec.ndim,
@@ -250,6 +269,9 @@ def _check_tensor(
         if not p.nullable:
             report(f"{p.name}: expected a tensor, got None")
         return
+    if p.element is not None:
+        _check_list(p, x, bound, values, offset, report)
+        return
     kind = _kind(x)
     if kind is None:
         report(f"{p.name}: expected a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
@@ -302,6 +324,35 @@ def _check_tensor(
         report(
             f"{p.name}.value_range: expected {_range(want_lo, want_hi)}, got {_range(lo, hi)}{note}"
         )
+
+
+def _check_list(
+    p: _TensorPlan,
+    x: Any,
+    bound: dict[str, tuple[int, str]],
+    values: ValuesMode,
+    offset: int,
+    report: _Report,
+) -> None:
+    """A list output: its length binds dims[0]; each element is checked on its own."""
+    if not isinstance(x, (list, tuple)):
+        report(f"{p.name}: expected a list of tensors, got {type(x).__name__}")
+        return
+    _, name, size, label = p.dims[0]
+    if size is not None and len(x) != size:
+        report(f"{p.name}: expected {label} tensors, got {len(x)}")
+    elif name is not None:
+        first = bound.setdefault(name, (len(x), f"{p.name} (list length)"))
+        if first[0] != len(x):
+            expected = f"{name}={first[0]} tensors (bound by {first[1]})"
+            report(f"{p.name}: expected {expected}, got {len(x)}")
+    inner = p.element
+    if inner is None:
+        return
+    for k, item in enumerate(x):
+        element = replace(inner, name=f"{p.name}[{k}]")
+        # Symbols inside an element (K boxes) vary per sample: bind them per element only.
+        _check_tensor(element, item, dict(bound), values, offset, report)
 
 
 def _run(

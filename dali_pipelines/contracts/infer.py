@@ -32,8 +32,17 @@ def _device(device: str) -> Literal["cpu", "cuda"]:
     raise SpecError(f"device: expected cpu, gpu or cuda, got {device!r}")
 
 
-def images_spec(state: ImageState, output: OutputSpec, device: DeviceName = "cpu") -> TensorSpec:
-    """The ``images`` tensor for per-image ``state`` batched as ``output`` says."""
+def images_spec(
+    state: ImageState,
+    output: OutputSpec,
+    device: DeviceName = "cpu",
+    name: str = "images",
+    suffix: str = "",
+) -> TensorSpec:
+    """The ``images`` tensor for per-image ``state`` batched as ``output`` says.
+
+    ``suffix`` keeps the H and W symbols of a second image output apart from the first's.
+    """
     if output.layout == "HWC" and output.memory_format == "channels_last":
         # channels_last is a memory order of an NCHW tensor; an NHWC tensor has no such variant.
         raise SpecError(
@@ -41,12 +50,12 @@ def images_spec(state: ImageState, output: OutputSpec, device: DeviceName = "cpu
         )
     sizes = {
         "C": Dim.fixed(state.channels, "C"),
-        "H": Dim.symbol("H") if state.height is None else Dim.fixed(state.height, "H"),
-        "W": Dim.symbol("W") if state.width is None else Dim.fixed(state.width, "W"),
+        "H": Dim.symbol("H" + suffix) if state.height is None else Dim.fixed(state.height, "H"),
+        "W": Dim.symbol("W" + suffix) if state.width is None else Dim.fixed(state.width, "W"),
     }
     layout = "N" + output.layout
     return TensorSpec(
-        name="images",
+        name=name,
         dims=(Dim.symbol(BATCH), *(sizes[axis] for axis in output.layout)),
         dtype=state.dtype,
         layout=layout,
@@ -56,12 +65,14 @@ def images_spec(state: ImageState, output: OutputSpec, device: DeviceName = "cpu
     )
 
 
-def labels_spec(device: DeviceName = "cpu", num_classes: int | None = None) -> TensorSpec:
+def labels_spec(
+    device: DeviceName = "cpu", num_classes: int | None = None, name: str = "labels"
+) -> TensorSpec:
     """The ``labels`` tensor: one int64 class index per image (what cross-entropy takes)."""
     if num_classes is not None and num_classes < 1:
         raise SpecError(f"num_classes: expected >= 1, got {num_classes}")
     return TensorSpec(
-        name="labels",
+        name=name,
         dims=(Dim.symbol(BATCH),),
         dtype="int64",
         layout="N",
@@ -78,20 +89,25 @@ def infer_contract(
     labels_device: DeviceName | None = None,
     num_classes: int | None = None,
 ) -> BatchContract:
-    """The contract of what a loader over ``spec`` yields: ``(images, labels)``.
+    """The contract of what a loader over ``spec`` yields: ``(images, labels)`` classically,
+    or every output of the spec's ``source`` in declared order.
 
     ``spec`` is anything :func:`load_spec` takes (a strategy name, a file, a dict, a spec).
     Image dims are fixed where the plan knows them and symbols (``H``, ``W``) where they vary
     per sample; ``N`` binds the images to the labels. ``labels_device`` defaults to ``device``
-    (the loader hands both to the model's device). ``num_classes`` adds the labels' range.
-    Raises :class:`SpecError` for an impossible spec, naming the op index and field.
+    (the loader hands both to the model's device). ``num_classes`` adds the labels' range (and
+    the box classes'). Raises :class:`SpecError` for an impossible spec, naming the op index
+    and field.
     """
+    from .sources import source_tensors  # it builds on this module's tensor specs
+
     loaded = load_spec(spec)
     plan = make_plan(loaded)
     return BatchContract(
         name=loaded.name,
-        tensors=(
-            images_spec(plan.output, loaded.output, device),
-            labels_spec(device if labels_device is None else labels_device, num_classes),
+        tensors=tuple(
+            source_tensors(
+                plan, loaded.output, device, labels_device or device, num_classes=num_classes
+            )
         ),
     )

@@ -166,6 +166,13 @@ class TensorSpec(FrozenModel):
     memory_format: MemoryFormat = "any"
     value_range: tuple[float, float] | None = None
     nullable: bool = False
+    #: ``"list"``: the batch holds a list of per-sample tensors (sizes that vary per sample, a
+    #: source's ``varying: list`` policy); ``dims[0]`` is the list's length and every element
+    #: has ``dims[1:]``, its symbols bound within the element only. Omitted from files when
+    #: ``"tensor"``.
+    container: Literal["tensor", "list"] = Field(
+        default="tensor", exclude_if=lambda value: value == "tensor"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TensorSpec:

@@ -130,7 +130,9 @@ def _tensors(
         cl = t.memory_format == "channels_last" or (
             t.memory_format == "any" and t.ndim == 4 and draw(st.booleans())
         )
-        out.append(_make(t, shape, rng, library, cl))
+        made = _make(t, shape, rng, library, cl)
+        # A list output (per-sample sizes): here every element has the same shape.
+        out.append(list(made) if t.container == "list" else made)
     return out, sizes
 
 
@@ -264,6 +266,9 @@ def _violating(
             continue
         if not t.nullable:
             add("type", f"{t.name} None", i, partial(_constant, value=None))
+        if t.container == "list":  # the element checks are the tensor rules again
+            add("type", f"{t.name} a tensor", i, partial(_constant, value=np.zeros(1)))
+            continue
         add("type", f"{t.name} a list", i, _as_list)
         add("ndim", f"{t.name} one dim more", i, _add_dim)
         for dtype in _OTHER_DTYPES:

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from .coco import Coco
+from .columns import BoundSource
 from .folder import IMG_EXTENSIONS, ImageFolder
+from .manifest import Manifest
 from .probe import ImageHeader, probe_header
 from .source import SampleSource
+from .webdataset import WebDataset
 
-__all__ = ["IMG_EXTENSIONS", "ImageFolder", "ImageHeader", "SampleSource", "probe_header"]
+__all__ = [
+    "IMG_EXTENSIONS",
+    "BoundSource",
+    "Coco",
+    "ImageFolder",
+    "ImageHeader",
+    "Manifest",
+    "SampleSource",
+    "WebDataset",
+    "probe_header",
+]

@@ -20,6 +20,7 @@ from ..backends.recovery import OnError, Recovery
 from ..bridge.placement import Placement, PythonPlacement, place
 from ..bridge.torch_args import torch_arguments
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
+from ..data.columns import BoundSource, bind_source
 from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderStateError
 from ..plan import Plan, make_plan
@@ -57,6 +58,10 @@ class DataLoader:
     shape (N,). ``seed`` fixes both the order and every augmentation: batches are a pure function
     of (seed, epoch, world size), whatever the thread count.
 
+    A spec with a ``source`` section (a ``Manifest``, ``WebDataset`` or ``Coco`` dataset) yields
+    a tuple of its outputs in declared order instead: several images, features, labels, boxes;
+    ``as_dict=True`` gives a dict by output name (docs/sources.md).
+
     torch's argument names work too (``DataLoader(dataset, 64, num_workers=4, ...)``): without a
     spec, the dataset's torchvision ``transform`` is translated (``from_torchvision``); see
     :mod:`dali_pipelines.bridge.torch_args` for what each torch argument maps to. Python stages
@@ -90,6 +95,7 @@ class DataLoader:
         python_placement: PythonPlacement = "auto",
         python_workers: int | None = None,
         batch_ops: Sequence[Any] | None = None,
+        as_dict: bool = False,
         **torch_kwargs: Any,
     ):
         if isinstance(spec, int):  # torch's positional batch size: DataLoader(ds, 64)
@@ -149,12 +155,23 @@ class DataLoader:
         self._active: tuple[int, int] | None = None
         self.sampler = _Sampler(self)
         self._check_output_fixed()
-        classes = getattr(dataset, "classes", None)
+        layout = self.plan.layout
+        if not layout.classic and (self.ops_placement.mode == "workers" or self.spec.batch_ops):
+            raise DaliPipelinesError(
+                "spec.source: expected the classic one image + label sample with Python stages "
+                "in worker processes or batch_ops, got outputs "
+                f"{', '.join(layout.names)} (use python_placement='inline')"
+            )
+        #: The dataset's readers for the spec's source (a manifest's cells are checked here).
+        self.bound: BoundSource = bind_source(dataset, layout)
+        #: Batches are tuples in the layout's order, or dicts by output name with ``as_dict``.
+        self.as_dict = as_dict
+        num_classes = self.bound.num_classes
         #: What every batch is: inferred from the spec before the first batch runs.
         self.contract: BatchContract = infer_contract(
             self.spec,
             device="cuda" if self.device == "gpu" else "cpu",
-            num_classes=len(classes) if classes else None,
+            num_classes=num_classes,
         )
         self._batch_ops: Any = None
         if self.spec.batch_ops:  # labels become soft: the contract says so before any batch
@@ -166,7 +183,7 @@ class DataLoader:
                 self.contract,
                 seed=self.seed,
                 rank=self.placement.rank,
-                num_classes=len(classes) if classes else None,
+                num_classes=num_classes,
             )
         self._checker = ContractChecker(self.contract, check=check)
         if on_error not in ("raise", "skip"):
@@ -220,7 +237,8 @@ class DataLoader:
 
     def _check_output_fixed(self) -> None:
         out = self.plan.output
-        if out.fixed_size is None and self.batch_size > 1:
+        # A source section declares how varying sizes batch (pad or list); the classic cannot.
+        if out.fixed_size is None and self.batch_size > 1 and self.plan.layout.classic:
             raise DaliPipelinesError(
                 "spec.ops: expected a chain ending in a fixed size (a crop or a (h, w) resize) "
                 "to batch images, got a size that varies per sample"
@@ -246,8 +264,8 @@ class DataLoader:
                 seed=(self.seed * 1_000_003 + self.placement.rank) % (2**31),
                 prefetch_queue_depth=self.prefetch_queue_depth,
                 # DALI checks every iteration's outputs against these (cheap, in C++).
-                output_dtype=self.contract.tensor("images").dtype,
-                output_ndim=self.contract.tensor("images").sample_ndim,
+                output_dtype=self.contract.tensor(self.plan.layout.images[0].name).dtype,
+                output_ndim=self.contract.tensor(self.plan.layout.images[0].name).sample_ndim,
             )
             if self.ops_placement.mode == "workers":
                 from ..bridge.runner import HybridRunner
@@ -274,6 +292,7 @@ class DataLoader:
                 self.output_device,
                 recovery=self._recovery,
                 max_pixels=self.max_pixels,
+                bound=self.bound,
             )
         from ..backends.reference import ReferenceRunner
 
@@ -287,6 +306,7 @@ class DataLoader:
             recovery=self._recovery,
             max_pixels=self.max_pixels,
             decoder="tvio" if self.backend == "reference-tvio" else "pil",
+            bound=self.bound,
         )
 
     # -- torch DataLoader surface --------------------------------------------------------------
@@ -306,7 +326,7 @@ class DataLoader:
         """The epoch the next ``iter()`` will run."""
         return self._epoch
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[Any]:
         if self._runner is None:
             self._runner = self._make_runner()
         epoch, start = self._epoch, self._resume_batch
@@ -319,19 +339,24 @@ class DataLoader:
             prepare(batches, start)
         # A wait is the time from the loop asking for a batch to receiving it (iter() included).
         asked = time.perf_counter()
-        for images, labels, _indices in self._runner.epoch(epoch, batches, start):
-            if self.pin_memory and images.device.type == "cpu":
-                images, labels = images.pin_memory(), labels.pin_memory()
+        names = self.plan.layout.names
+        for *values, _indices in self._runner.epoch(epoch, batches, start):
+            if self.pin_memory:
+                values = [_each(v, _pinned) for v in values]
             if self.output_device is not None:
-                labels = labels.to(self.output_device, non_blocking=True)
-            if self._batch_ops is not None:
-                images, labels = self._batch_ops(images, labels, epoch, self._active[1])
-            self._checker((images, labels))
+                values = [_each(v, self._to_output_device) for v in values]
+            if self._batch_ops is not None:  # classic layout only: (images, labels)
+                values = list(self._batch_ops(*values, epoch, self._active[1]))
+            batch: Any = dict(zip(names, values)) if self.as_dict else tuple(values)
+            self._checker(batch)
             self._active = (epoch, self._active[1] + 1)
             self.stats.record_wait(time.perf_counter() - asked)
-            yield images, labels
+            yield batch
             asked = time.perf_counter()
         self._active = None
+
+    def _to_output_device(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.output_device, non_blocking=True)
 
     def close(self) -> None:
         """Release DALI's threads and buffers (or the reference workers)."""
@@ -411,3 +436,12 @@ class DataLoader:
         self._epoch = int(state["epoch"])
         self._resume_batch = int(state["batch"])
         self._active = None
+
+
+def _pinned(x: torch.Tensor) -> torch.Tensor:
+    return x.pin_memory() if x.device.type == "cpu" else x
+
+
+def _each(value: Any, move: Any) -> Any:
+    """``move`` applied to a tensor, or to every tensor of a list output."""
+    return [move(x) for x in value] if isinstance(value, list) else move(value)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from ._boxes import flip_boxes
 from .base import Args, DaliContext, Op, OpParams, Size
 
 
@@ -18,6 +19,7 @@ class FlipParams(OpParams):
 
 class FlipOp(Op[Any]):
     random = True
+    geometric = True
     #: The ``fn.flip`` argument that takes the flag ("horizontal" or "vertical").
     axis: ClassVar[str]
     tolerance = "exact (a pure pixel permutation)"
@@ -28,6 +30,11 @@ class FlipOp(Op[Any]):
     def draw(self, p: Any, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
         # Same rule as torchvision: flip when a U[0, 1) draw is below p.
         return {"flip": np.array(int(rng.random() < p.p), dtype=np.int32)}, size
+
+    def transform_boxes(self, p: Any, boxes: np.ndarray, args: Args, size: Size) -> np.ndarray:
+        if not int(args["flip"]):
+            return boxes
+        return flip_boxes(boxes, size, horizontal=self.axis == "horizontal")
 
     def build_dali(self, p: Any, image: Any, args: Mapping[str, Any], ctx: DaliContext) -> Any:
         import nvidia.dali.fn as fn

@@ -68,6 +68,11 @@ class Op(ABC, Generic[P]):
     dali_gpu: ClassVar[bool] = True
     #: Stated max absolute difference DALI vs torchvision on uint8 images (0-255 scale), for docs.
     tolerance: ClassVar[str] = "exact"
+    #: Moves pixels (flip, crop, resize, rotate, pad): with several image columns in a sample
+    #: its draws are shared by default so the frames stay aligned (``source.shared_random``).
+    geometric: ClassVar[bool] = False
+    #: Changes values, never positions (colour, blur, normalize, dtype): boxes pass unchanged.
+    pixelwise: ClassVar[bool] = False
 
     # -- static ---------------------------------------------------------------------------
     def infer(self, p: P, state: ImageState) -> ImageState:
@@ -91,6 +96,12 @@ class Op(ABC, Generic[P]):
         argument inputs).
         """
         return {}, size
+
+    def transform_boxes(self, p: P, boxes: np.ndarray, args: Args, size: Size) -> np.ndarray | None:
+        """Boxes (K, 4) x1, y1, x2, y2 in pixels of an input of ``size`` after the op with the
+        drawn ``args``, as torchvision v2 moves ``BoundingBoxes``; ``None``: no box rule (a spec
+        with a boxes output refuses the op)."""
+        return boxes if self.pixelwise else None
 
     # -- execution ---------------------------------------------------------------------------
     @abstractmethod

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._boxes import crop_boxes
 from ._types import Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -41,6 +42,7 @@ def center_window(size: Size, crop: Size) -> tuple[int, int]:
 class CenterCrop(Op[CenterCropParams]):
     name = "center_crop"
     Params = CenterCropParams
+    geometric = True
     dali_operator = "fn.slice (absolute window, out_of_bounds_policy='pad')"
     torchvision_name = "v2.CenterCrop"
     tolerance = "exact"
@@ -56,6 +58,11 @@ class CenterCrop(Op[CenterCropParams]):
 
     def draw(self, p: CenterCropParams, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
         return window_args(*center_window(size, p.out_size), *p.out_size), p.out_size
+
+    def transform_boxes(
+        self, p: CenterCropParams, boxes: np.ndarray, args: Args, size: Size
+    ) -> np.ndarray:
+        return crop_boxes(boxes, *window_of(args))
 
     def build_dali(
         self, p: CenterCropParams, image: Any, args: Mapping[str, Any], ctx: DaliContext

@@ -88,6 +88,7 @@ class ColorJitterParams(OpParams):
 class ColorJitter(Op[ColorJitterParams]):
     name = "color_jitter"
     Params = ColorJitterParams
+    pixelwise = True
     random = True
     dali_operator = "arithmetic graph: fn.coord_transform, fn.reductions.mean, math.floor/clamp"
     torchvision_name = "v2.ColorJitter"

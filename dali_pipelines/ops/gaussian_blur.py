@@ -50,6 +50,7 @@ class GaussianBlurParams(OpParams):
 class GaussianBlur(Op[GaussianBlurParams]):
     name = "gaussian_blur"
     Params = GaussianBlurParams
+    pixelwise = True
     random = True
     dali_operator = "fn.gaussian_blur (sigma argument input)"
     torchvision_name = "v2.GaussianBlur"

@@ -26,6 +26,7 @@ class GrayscaleParams(OpParams):
 class Grayscale(Op[GrayscaleParams]):
     name = "grayscale"
     Params = GrayscaleParams
+    pixelwise = True
     dali_operator = "fn.coord_transform (torchvision's weights) + math.floor"
     torchvision_name = "v2.Grayscale"
     tolerance = "exact (uint8: same weights and truncation; float: <= 1e-6)"

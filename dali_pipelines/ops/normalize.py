@@ -39,6 +39,7 @@ def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
 class Normalize(Op[NormalizeParams]):
     name = "normalize"
     Params = NormalizeParams
+    pixelwise = True
     dali_operator = "fn.crop_mirror_normalize"
     torchvision_name = "v2.ToDtype(float32, scale=True) + v2.Normalize"
     tolerance = "max abs diff <= 1e-5 (float output)"

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._boxes import crop_boxes
 from ._padding import (
     Fill,
     Padding,
@@ -21,7 +22,7 @@ from ._padding import (
     require_constant,
     with_fill,
 )
-from ._window import dali_slice, window_args
+from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
 
@@ -40,6 +41,7 @@ class PadParams(OpParams):
 class Pad(Op[PadParams]):
     name = "pad"
     Params = PadParams
+    geometric = True
     dali_operator = "fn.slice (window outside the image, out_of_bounds_policy='pad')"
     torchvision_name = "v2.Pad"
     tolerance = "exact (constant mode; other modes have no DALI builder)"
@@ -68,6 +70,11 @@ class Pad(Op[PadParams]):
         left, top, right, bottom = ltrb(p.padding)
         out = (size[0] + top + bottom, size[1] + left + right)
         return window_args(-top, -left, *out), out
+
+    def transform_boxes(
+        self, p: PadParams, boxes: np.ndarray, args: Args, size: Size
+    ) -> np.ndarray:
+        return crop_boxes(boxes, *window_of(args))
 
     def build_dali(
         self, p: PadParams, image: Any, args: Mapping[str, Any], ctx: DaliContext

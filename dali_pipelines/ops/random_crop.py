@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._boxes import crop_boxes
 from ._padding import (
     Fill,
     Padding,
@@ -68,6 +69,7 @@ class RandomCrop(Op[RandomCropParams]):
     name = "random_crop"
     Params = RandomCropParams
     random = True
+    geometric = True
     dali_operator = "fn.slice (absolute window, out_of_bounds_policy='pad')"
     torchvision_name = "v2.RandomCrop"
     tolerance = "exact (constant padding; other modes have no DALI builder)"
@@ -102,6 +104,11 @@ class RandomCrop(Op[RandomCropParams]):
         top = int(rng.integers(0, height - ch + 1)) if height > ch else 0
         left = int(rng.integers(0, width - cw + 1)) if width > cw else 0
         return window_args(top - pads[1], left - pads[0], ch, cw), p.out_size
+
+    def transform_boxes(
+        self, p: RandomCropParams, boxes: np.ndarray, args: Args, size: Size
+    ) -> np.ndarray:
+        return crop_boxes(boxes, *window_of(args))
 
     def build_dali(
         self, p: RandomCropParams, image: Any, args: Mapping[str, Any], ctx: DaliContext

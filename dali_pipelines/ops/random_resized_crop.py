@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import field_validator
 
+from ._boxes import crop_boxes, resize_boxes
 from ._dali import interp_type, tv_interpolation
 from ._types import Pixels, Ratio
 from ._window import dali_decode_slice, dali_slice, window_args, window_of
@@ -82,6 +83,7 @@ class RandomResizedCrop(Op[RandomResizedCropParams]):
     name = "random_resized_crop"
     Params = RandomResizedCropParams
     random = True
+    geometric = True
     dali_operator = "decoders.image_slice (fused ROI decode) or fn.slice, then fn.resize"
     torchvision_name = "v2.RandomResizedCrop"
     tolerance = (
@@ -101,6 +103,13 @@ class RandomResizedCrop(Op[RandomResizedCropParams]):
         self, p: RandomResizedCropParams, size: Size, rng: np.random.Generator
     ) -> tuple[Args, Size]:
         return window_args(*rrc_window(size, p.scale, p.ratio, rng)), p.out_size
+
+    def transform_boxes(
+        self, p: RandomResizedCropParams, boxes: np.ndarray, args: Args, size: Size
+    ) -> np.ndarray:
+        top, left, height, width = window_of(args)
+        cropped = crop_boxes(boxes, top, left, height, width)
+        return resize_boxes(cropped, (height, width), p.out_size)
 
     def _resize(self, p: RandomResizedCropParams, image: Any, ctx: DaliContext) -> Any:
         import nvidia.dali.fn as fn

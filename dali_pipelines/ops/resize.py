@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from ._boxes import resize_boxes
 from ._dali import interp_type, tv_interpolation
 from ._types import Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -55,6 +56,7 @@ def shorter_side_size(size: Size, target: int, max_size: int | None = None) -> S
 class Resize(Op[ResizeParams]):
     name = "resize"
     Params = ResizeParams
+    geometric = True
     dali_operator = "fn.resize (explicit per-sample size)"
     torchvision_name = "v2.Resize"
     tolerance = "max abs diff <= 3 (0-255), mean < 0.5: both antialiased, different filters"
@@ -75,6 +77,12 @@ class Resize(Op[ResizeParams]):
             return {}, p.size
         out = shorter_side_size(size, p.size, p.max_size)
         return {"size": np.array(out, dtype=np.float32)}, out
+
+    def transform_boxes(
+        self, p: ResizeParams, boxes: np.ndarray, args: Args, size: Size
+    ) -> np.ndarray:
+        out = tuple(int(s) for s in args["size"]) if isinstance(p.size, int) else p.size
+        return resize_boxes(boxes, size, (out[0], out[1]))
 
     def build_dali(
         self, p: ResizeParams, image: Any, args: Mapping[str, Any], ctx: DaliContext

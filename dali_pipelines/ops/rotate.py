@@ -48,6 +48,7 @@ class RotateParams(OpParams):
 class Rotate(Op[RotateParams]):
     name = "rotate"
     Params = RotateParams
+    geometric = True  # no box rule: a rotated box is no longer axis-aligned
     random = True
     dali_operator = "fn.rotate (keep_size=True, angle argument input)"
     torchvision_name = "v2.RandomRotation (expand=False)"

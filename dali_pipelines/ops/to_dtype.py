@@ -29,6 +29,7 @@ class ToDtypeParams(OpParams):
 class ToDtype(Op[ToDtypeParams]):
     name = "to_dtype"
     Params = ToDtypeParams
+    pixelwise = True
     dali_operator = "fn.cast + arithmetic (scale, floor)"
     torchvision_name = "v2.ToDtype"
     tolerance = (

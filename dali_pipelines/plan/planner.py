@@ -7,7 +7,7 @@ inferred from :attr:`Plan.output`. Nothing here imports DALI or torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from ..errors import SpecError
 from ..ops.base import Args, Op, OpParams, Size, get_op
 from ..ops.state import ChainError, ImageState
 from ..spec.models import OutputSpec, PipelineSpec
+from .layout import Layout, make_layout
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Plan:
     decoded: ImageState  # right after decode
     final: ImageState  # after the last op, before the output conversion
     output: ImageState  # what the loader yields (per image; layout is spec.output.layout)
+    #: The sample's outputs (image columns, labels, features, boxes) and per-step sharing.
+    layout: Layout = field(default=None)  # type: ignore[assignment]  # make_plan always sets it
 
     @property
     def random(self) -> bool:
@@ -97,4 +100,12 @@ def make_plan(spec: PipelineSpec) -> Plan:
         final_out = output_state(state, spec.output)
     except ChainError as exc:
         raise SpecError(str(exc)) from None
-    return Plan(spec=spec, steps=tuple(steps), decoded=decoded, final=state, output=final_out)
+    layout = make_layout(spec.source, tuple(steps), final_out.fixed_size is not None)
+    return Plan(
+        spec=spec,
+        steps=tuple(steps),
+        decoded=decoded,
+        final=state,
+        output=final_out,
+        layout=layout,
+    )

@@ -1,4 +1,4 @@
-"""The pipeline spec: decode -> ordered ops -> output. It describes processing, not data."""
+"""The pipeline spec: decode -> ordered ops -> output, and what a sample holds (``source``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..errors import SpecError
 from ..ops import registered_ops
 from ..ops.base import on_register
 from ..ops.state import Dtype
+from .source import SourceSpec
 
 SCHEMA_VERSION = 1
 
@@ -74,6 +75,9 @@ class PipelineSpec(FrozenModel):
     #: Torch ops on whole batches after the per-sample ops (MixUp, CutMix); labels become soft.
     #: Left out of dumps and fingerprints when empty, so classic specs keep theirs.
     batch_ops: tuple[BatchOpSpec, ...] = Field(default=(), exclude_if=lambda value: not value)
+    #: What a sample holds (several images, features, boxes); ``None``: one image and a label.
+    #: Left out of dumps and fingerprints when ``None``, so classic specs keep theirs.
+    source: SourceSpec | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def canonical_json(self) -> str:
         """Stable JSON: sorted keys, defaults included, the display ``name`` left out.

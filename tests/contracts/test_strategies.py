@@ -114,3 +114,20 @@ def test_import_error_names_the_testing_extra(monkeypatch: pytest.MonkeyPatch):
         importlib.import_module("dali_pipelines.contracts.strategies")
     assert "pip install 'dali-pipelines[testing]'" in str(info.value)
     assert "'testing' extra" in str(info.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_list_outputs_conform_and_violate(data: st.DataObject) -> None:
+    from dali_pipelines.contracts import infer_contract, violations
+
+    spec = {
+        "ops": [{"op": "resize", "size": [8, 8]}],
+        "source": {
+            "outputs": [{"kind": "image", "name": "image"}, {"kind": "boxes"}],
+            "varying": "list",
+        },
+    }
+    contract = infer_contract(spec)
+    assert violations(data.draw(batches(contract, max_n=3, max_side=5)), contract) == []
+    assert violations(data.draw(violating_batches(contract, max_n=3, max_side=5)), contract)

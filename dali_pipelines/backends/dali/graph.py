@@ -82,24 +82,38 @@ def _output(plan: Plan, image: Any, device: str) -> Any:
     )
 
 
+def _checks(plan: Plan, options: GraphOptions) -> dict[str, Any]:
+    """DALI's per-iteration dtype/ndim checks of every output, in the source's output order."""
+    if options.output_dtype is None or options.output_ndim is None:
+        return {}
+    from nvidia.dali import types
+
+    layout = plan.layout
+    dtypes = [dali_dtype(options.output_dtype)] * len(layout.images)
+    ndims = [options.output_ndim] * len(layout.images)
+    dtypes += [types.INT64] * len(layout.labels) + [types.FLOAT] * len(layout.features)
+    ndims += [0] * len(layout.labels) + [1] * len(layout.features)
+    if layout.boxes is not None:
+        dtypes += [types.FLOAT, types.INT64]
+        ndims += [2, 1]
+    return {"output_dtype": [*dtypes, types.INT64], "output_ndim": [*ndims, 0]}
+
+
 def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> Any:
-    """The DALI pipeline for ``plan`` fed by ``source``. Outputs: images, labels, indices."""
+    """The DALI pipeline for ``plan`` fed by ``source``.
+
+    Outputs: one processed image per image column of the plan's layout, the labels, features
+    and boxes passed through, then the sample indices: (images, labels, indices) for the classic
+    layout. Every image column runs the same chain with its own argument inputs (drawn shared
+    or per column by the source).
+    """
     from nvidia.dali import fn, pipeline_def
 
     device = options.device
     decode_device = "mixed" if device == "gpu" else "cpu"
 
-    checks: dict[str, Any] = {}
-    if options.output_dtype is not None and options.output_ndim is not None:
-        from nvidia.dali import types
-
-        checks = {
-            "output_dtype": [dali_dtype(options.output_dtype), types.INT64, types.INT64],
-            "output_ndim": [options.output_ndim, 0, 0],
-        }
-
     @pipeline_def(
-        **checks,
+        **_checks(plan, options),
         batch_size=options.batch_size,
         num_threads=options.num_threads,
         device_id=options.device_id,
@@ -107,52 +121,65 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
         prefetch_queue_depth=options.prefetch_queue_depth,
         exec_dynamic=True,
     )
-    def graph() -> tuple[Any, Any, Any]:
+    def graph() -> tuple[Any, ...]:
         outputs = fn.external_source(
             source=source, num_outputs=source.num_outputs, batch=True, batch_info=True
         )
-        encoded, labels, indices, *arg_nodes = outputs
-        args: list[dict[str, Any]] = [{} for _ in plan.steps]
-        for (step_index, name), node in zip(source.arg_keys, arg_nodes):
-            args[step_index][name] = node
-        for step in plan.steps:
-            if getattr(step.op, "wants_sample_index", False):
-                args[step.index]["index"] = indices  # a Python stage names a failing sample
-        decode = functools.partial(
-            _decode, encoded, device=decode_device, color=plan.spec.decode.color
-        )
-        steps = list(plan.steps)
-        image = None
-        if steps:
-            first = steps[0]
-            ctx = DaliContext(device=device, state=first.state_in)
-            image = first.op.build_dali_decode(first.params, args[0], ctx, decode)
-            if image is not None:
-                steps = steps[1:]
-        if image is None:
-            image = decode("image")
-        last_fused = False
-        for position, step in enumerate(steps):
-            ctx = DaliContext(device=device, state=step.state_in)
-            is_last = position == len(steps) - 1
-            fuse = getattr(step.op, "build_dali_output", None)
-            if is_last and fuse is not None and _fusable(plan) and not options.raw_output:
-                layout = (
-                    "HWC"
-                    if plan.spec.output.memory_format == "channels_last"
-                    else (plan.spec.output.layout)
-                )
-                image = fuse(
-                    step.params, image, args[step.index], ctx, layout, plan.spec.output.dtype
-                )
-                last_fused = True
-            else:
-                image = step.op.build_dali(step.params, image, args[step.index], ctx)
-        if not last_fused and not options.raw_output:
-            image = _output(plan, image, device)
-        return image, labels, indices
+        columns, data = source.columns, source.num_data
+        encoded = outputs[:columns]
+        passed = outputs[columns : columns + data]
+        indices = outputs[columns + data]
+        args: list[list[dict[str, Any]]] = [[{} for _ in plan.steps] for _ in encoded]
+        for (column, step_index, name), node in zip(source.arg_keys, outputs[columns + data + 1 :]):
+            args[column][step_index][name] = node
+        images = [
+            _chain(plan, options, encoded[column], args[column], indices, decode_device)
+            for column in range(columns)
+        ]
+        return (*images, *passed, indices)
 
     return graph()
+
+
+def _chain(
+    plan: Plan,
+    options: GraphOptions,
+    encoded: Any,
+    args: list[dict[str, Any]],
+    indices: Any,
+    decode_device: str,
+) -> Any:
+    """Decode one image column and run the op chain on it."""
+    device = options.device
+    for step in plan.steps:
+        if getattr(step.op, "wants_sample_index", False):
+            args[step.index]["index"] = indices  # a Python stage names a failing sample
+    decode = functools.partial(_decode, encoded, device=decode_device, color=plan.spec.decode.color)
+    steps = list(plan.steps)
+    image = None
+    if steps:
+        first = steps[0]
+        ctx = DaliContext(device=device, state=first.state_in)
+        image = first.op.build_dali_decode(first.params, args[0], ctx, decode)
+        if image is not None:
+            steps = steps[1:]
+    if image is None:
+        image = decode("image")
+    last_fused = False
+    for position, step in enumerate(steps):
+        ctx = DaliContext(device=device, state=step.state_in)
+        is_last = position == len(steps) - 1
+        fuse = getattr(step.op, "build_dali_output", None)
+        if is_last and fuse is not None and _fusable(plan) and not options.raw_output:
+            out = plan.spec.output
+            layout = "HWC" if out.memory_format == "channels_last" else out.layout
+            image = fuse(step.params, image, args[step.index], ctx, layout, out.dtype)
+            last_fused = True
+        else:
+            image = step.op.build_dali(step.params, image, args[step.index], ctx)
+    if not last_fused and not options.raw_output:
+        image = _output(plan, image, device)
+    return image
 
 
 def _fusable(plan: Plan) -> bool:

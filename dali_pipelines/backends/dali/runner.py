@@ -16,15 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...data.columns import BoundSource
 from ...data.source import SampleSource
 from ...errors import DaliPipelinesError, SampleDecodeError
 from ...plan import Plan
-from ..recovery import Recovery
+from ..collate import keep_rows, varying_outputs
+from ..recovery import Recovery, fallback_key
 from .graph import GraphOptions, build_pipeline
 from .probe_decode import DecodeProbe, dali_reason
 from .source import BatchSource
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+#: The layout's slots in order, then the sample indices: (images, labels, indices) classically.
+Batch = tuple[Any, ...]
 
 
 def _to_torch(tensor_list: Any, device: torch.device | None) -> torch.Tensor:
@@ -36,6 +39,11 @@ def _to_torch(tensor_list: Any, device: torch.device | None) -> torch.Tensor:
         out = torch.empty(dense.shape(), dtype=_torch_dtype(dense), device=device)
         feed_ndarray(tensor_list, out, cuda_stream=torch.cuda.current_stream(device))
         return out
+    return torch.from_numpy(np.array(tensor_list.as_tensor(), copy=True))
+
+
+def _host(tensor_list: Any) -> torch.Tensor:
+    """A dense CPU output (labels, features) as a fresh torch tensor."""
     return torch.from_numpy(np.array(tensor_list.as_tensor(), copy=True))
 
 
@@ -62,13 +70,15 @@ class DaliRunner:
         output_device: torch.device | None = None,
         recovery: Recovery | None = None,
         max_pixels: int | None = None,
+        bound: BoundSource | None = None,
     ):
         self.dataset = dataset
         self.plan = plan
         self.options = options
         self.output_device = output_device
         self.recovery = recovery if recovery is not None else Recovery(color=plan.spec.decode.color)
-        self.source = BatchSource(dataset, plan, options.seed, self.recovery, max_pixels)
+        self.source = BatchSource(dataset, plan, options.seed, self.recovery, max_pixels, bound)
+        self.bound = self.source.bound
         self._probe = DecodeProbe(plan.spec.decode.color)
         self._pipe: Any = None
         self._dirty = False  # an epoch was started and not drained
@@ -119,17 +129,60 @@ class DaliRunner:
                 yield self._batch(outputs)
                 iteration += 1
 
-    def _batch(self, outputs: Any) -> Batch:
-        images, labels, indices = outputs
-        out = (
-            self._images(images),
-            torch.from_numpy(np.array(labels.as_tensor(), copy=True)).reshape(-1),
-            torch.from_numpy(np.array(indices.as_tensor(), copy=True)).reshape(-1),
-        )
-        keep = out[2] >= 0  # the placeholder of an all-skipped batch has index -1
+    def _batch(self, outputs: Any) -> tuple[Any, ...]:
+        """DALI's outputs -> the layout's slots in order, then the indices: (images, labels,
+        indices) for the classic layout."""
+        layout = self.plan.layout
+        *data, indices = outputs
+        ids = torch.from_numpy(np.array(indices.as_tensor(), copy=True)).reshape(-1)
+        columns, labels = len(layout.images), len(layout.labels)
+        varying: dict[str, Any] = {}
+        if any(slot.varying is not None for slot in layout.slots):
+            per_image = {
+                c.position: self._samples(data[c.position])
+                for c in layout.images
+                if c.varying is not None
+            }
+            boxes = None
+            if layout.boxes is not None:
+                at = columns + labels + len(layout.features)
+                boxes = (self._samples(data[at], False), self._samples(data[at + 1], False))
+            varying = varying_outputs(layout.slots, per_image, boxes, self._sample_layout())
+        values: list[Any] = []
+        for slot in layout.slots:
+            if slot.name in varying:
+                values.append(varying[slot.name])
+            elif slot.kind == "image":
+                values.append(self._images(data[slot.ref]))
+            elif slot.kind == "label":
+                values.append(_host(data[columns + slot.ref]).reshape(-1))
+            elif slot.kind == "features":
+                values.append(_host(data[columns + labels + slot.ref]))
+            else:  # sizes, box classes and counts came with their varying slot
+                values.append(varying[slot.name])
+        keep = ids >= 0  # the placeholder of an all-skipped batch has index -1
         if not bool(keep.all()):
-            keep_device = keep.to(out[0].device)
-            return out[0][keep_device], out[1][keep], out[2][keep]
+            return (*(keep_rows(v, keep) for v in values), ids[keep])
+        return (*values, ids)
+
+    def _sample_layout(self) -> str:
+        return self.plan.spec.output.layout
+
+    def _samples(self, tensor_list: Any, image: bool = True) -> list[torch.Tensor]:
+        """Per-sample tensors of an output whose shape varies (images: as the spec says)."""
+        if hasattr(tensor_list, "as_cpu"):
+            tensor_list = tensor_list.as_cpu()
+        count = len(tensor_list)
+        out = [torch.from_numpy(np.array(tensor_list[i], copy=True)) for i in range(count)]
+        if not image:
+            return out
+        spec = self.plan.spec.output
+        if spec.memory_format == "channels_last" and spec.layout == "CHW":
+            out = [x.permute(2, 0, 1) for x in out]  # DALI emitted HWC: CHW views of it
+        if spec.dtype == "bfloat16":
+            out = [x.to(torch.bfloat16) for x in out]
+        if self.output_device is not None:
+            out = [x.to(self.output_device) for x in out]
         return out
 
     def _images(self, images: Any) -> torch.Tensor:
@@ -151,31 +204,33 @@ class DaliRunner:
             if int(i) not in self.recovery.quarantine
         ]
         culprits = [
-            (index, why)
+            (index, column, why)
             for index in candidates
-            if (why := self._probe.failure(self.source_bytes(index))) is not None
+            for column in range(len(self.bound.images))
+            if (why := self._probe.failure(self.source_bytes(index, column))) is not None
         ]
         if not culprits:
             raise DaliPipelinesError(f"DALI pipeline failed: {reason}") from exc
         if self.recovery.on_error == "raise":
-            index, why = culprits[0]
-            path = self.dataset.path(index)
+            index, column, why = culprits[0]
+            path = self.bound.path(index, column)
             raise SampleDecodeError(
                 f"sample {index} ({path}): DALI cannot decode it: {why}", path=path, index=index
             ) from exc
-        for index, why in culprits:
-            path = self.dataset.path(index)
-            data = self.dataset.read_bytes(index)
+        for index, column, why in culprits:
+            path = self.bound.path(index, column)
+            data = self.bound.images[column](index)
             pil_failure = self.recovery.pil_reason(data)
             if pil_failure is None:
-                self.recovery.fallback.add(index)
+                self.recovery.fallback.add(fallback_key(index, column))
                 self.recovery.note_fallback(epoch, index, path, f"DALI: {why}; decoded by PIL")
             else:
                 self.recovery.skip(epoch, index, path, f"DALI: {why}; PIL: {pil_failure}")
 
-    def source_bytes(self, index: int) -> np.ndarray:
-        data = self.dataset.read_bytes(index)
-        return self.recovery.pnm(data) if index in self.recovery.fallback else data
+    def source_bytes(self, index: int, column: int = 0) -> np.ndarray:
+        data = self.bound.images[column](index)
+        key = fallback_key(index, column)
+        return self.recovery.pnm(data) if key in self.recovery.fallback else data
 
     def _finish_epoch(self) -> None:
         """Drain an epoch the caller broke out of, so the next one starts clean."""

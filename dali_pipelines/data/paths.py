@@ -1,0 +1,46 @@
+"""Paths named inside a data file (a manifest, COCO annotations) must stay under its folder.
+
+A data file from elsewhere must not make the loader read other files: ``..`` parts, absolute
+paths and symlinks that resolve outside the root are refused, naming where the path came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from ..errors import DatasetError
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_path(root: str, value: Any, where: str, what: str, check_file: bool = True) -> str:
+    """The real path of ``value`` under ``root`` (already a real path), or :class:`DatasetError`.
+
+    ``where`` names the row or record; ``what`` names the root in messages.
+    """
+    if not isinstance(value, str):
+        raise DatasetError(f"{where}: expected a relative path, got {type(value).__name__}")
+    if os.path.isabs(value) or value.startswith("\\") or _DRIVE.match(value):
+        raise DatasetError(f"{where}: expected a path relative to {what}, got {value!r}")
+    if ".." in re.split(r"[/\\]", value):
+        raise DatasetError(f"{where}: expected a path inside {what}, got {value!r} ('..')")
+    full = os.path.realpath(os.path.join(root, value))
+    if os.path.commonpath([full, root]) != root:
+        raise DatasetError(
+            f"{where}: expected a path inside {what}, got {value!r} (a link to {full})"
+        )
+    if check_file and not os.path.isfile(full):
+        raise DatasetError(f"{where}: expected an existing file, got {value!r}")
+    return full
+
+
+def read_file(files: list[str], index: int) -> np.ndarray:
+    """Bytes of ``files[index]`` (a path checked by :func:`safe_path`)."""
+    # O_NOFOLLOW: a file swapped for a symlink after the check is refused, not followed out.
+    fd = os.open(files[index], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with open(fd, "rb") as handle:
+        return np.frombuffer(handle.read(), dtype=np.uint8)

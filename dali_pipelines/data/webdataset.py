@@ -1,0 +1,281 @@
+"""``WebDataset``: samples grouped by key inside local ``.tar`` shards, read by offset.
+
+The loader owns the sample order (one permutation per (seed, epoch) over every sample of every
+shard, split across ranks like ``DistributedSampler``), so the shards are indexed here rather
+than streamed by DALI's ``readers.webdataset``, whose shuffle is a local buffer over a stream.
+Indexing walks each tar's headers once (``tarfile``: member name, data offset, size) and caches
+the result as JSON next to the shard (or in ``index_dir``), keyed by the shard's size and mtime
+so a rewritten shard is indexed again. Reading a sample is then one ``pread`` per member.
+
+WebDataset naming: a member ``dir/key.ext`` belongs to sample ``dir/key`` (the key ends at the
+first dot of the file name); a spec column names an extension (``jpg``, ``cls``), and
+``"jpg;png"`` takes the first one a sample has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+import hashlib
+import json
+import os
+import re
+import tarfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import DatasetError
+from .columns import BoundSource, parse_number, resolve_labels
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..plan.layout import Layout
+
+INDEX_VERSION = 1
+_BRACES = re.compile(r"\{(\d+)\.\.(\d+)\}")
+
+
+def expand_shards(spec: str) -> list[str]:
+    """``shards-{000..002}.tar`` -> three names (WebDataset's brace notation), else a glob."""
+    match = _BRACES.search(spec)
+    if match:
+        lo, hi = match.group(1), match.group(2)
+        width = len(lo)
+        return [
+            name
+            for n in range(int(lo), int(hi) + 1)
+            for name in expand_shards(f"{spec[: match.start()]}{n:0{width}d}{spec[match.end() :]}")
+        ]
+    if any(ch in spec for ch in "*?["):
+        return sorted(glob.glob(spec))
+    return [spec]
+
+
+@dataclass(frozen=True)
+class Shard:
+    path: str
+    #: Per sample: its key and {extension: (data offset, size)}.
+    samples: list[tuple[str, dict[str, tuple[int, int]]]]
+
+
+def _split(name: str) -> tuple[str, str] | None:
+    folder, _, base = name.rpartition("/")
+    if "." not in base or base.startswith("."):
+        return None  # no extension: not part of any sample (WebDataset skips these too)
+    stem, _, ext = base.partition(".")
+    return (f"{folder}/{stem}" if folder else stem), ext
+
+
+def _scan(path: str) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+    samples: dict[str, dict[str, tuple[int, int]]] = {}
+    try:
+        with tarfile.open(path, "r:") as tar:  # uncompressed only: members must be seekable
+            for member in tar:
+                if not member.isfile():
+                    continue
+                parts = _split(member.name)
+                if parts is None:
+                    continue
+                key, ext = parts
+                samples.setdefault(key, {})[ext] = (member.offset_data, member.size)
+    except (tarfile.TarError, OSError) as exc:
+        raise DatasetError(f"{path}: expected an uncompressed tar file, got {exc}") from exc
+    return list(samples.items())
+
+
+def load_index(path: str, index_dir: str | None = None) -> Shard:
+    """The shard's index: from its cache file when the shard is unchanged, else built and cached."""
+    stat = os.stat(path)
+    stamp = {"version": INDEX_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if index_dir is None:
+        cache = path + ".idx.json"
+    else:
+        digest = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
+        cache = os.path.join(index_dir, f"{Path(path).name}.{digest}.idx.json")
+    try:
+        with open(cache, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if all(data.get(k) == v for k, v in stamp.items()):
+            cached = [(key, {e: (o, s) for e, (o, s) in m.items()}) for key, m in data["samples"]]
+            return Shard(path, cached)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache yet, or a stale/broken one: index again
+    samples = _scan(path)
+    payload = {**stamp, "samples": [[key, exts] for key, exts in samples]}
+    temporary = f"{cache}.{os.getpid()}.tmp"
+    try:
+        if index_dir is not None:
+            os.makedirs(index_dir, exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
+        os.replace(temporary, cache)  # atomic: ranks indexing the same shard do not collide
+    except OSError:  # a read-only folder: index in memory every time
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+    return Shard(path, samples)
+
+
+class WebDataset:
+    """Local ``.tar`` shards; samples in shard order, then in order of first appearance."""
+
+    def __init__(
+        self,
+        urls_or_paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        index_dir: str | os.PathLike[str] | None = None,
+    ):
+        specs = [urls_or_paths] if isinstance(urls_or_paths, (str, os.PathLike)) else urls_or_paths
+        paths: list[str] = []
+        for spec in specs:
+            text = os.fspath(spec)
+            if "://" in text and not text.startswith("file://"):
+                raise DatasetError(f"WebDataset: expected local .tar paths, got {text!r}")
+            text = text.removeprefix("file://")
+            found = expand_shards(text)
+            if not found:
+                raise DatasetError(f"WebDataset: expected shards matching {text!r}, found none")
+            paths += found
+        for path in paths:
+            if not os.path.isfile(path):
+                raise DatasetError(f"WebDataset: expected an existing .tar file, got {path!r}")
+        directory = None if index_dir is None else os.fspath(index_dir)
+        self.shards = [load_index(path, directory) for path in paths]
+        #: Global sample index -> (shard, position in shard).
+        self._where: list[tuple[int, int]] = [
+            (s, k) for s, shard in enumerate(self.shards) for k in range(len(shard.samples))
+        ]
+        if not self._where:
+            raise DatasetError(f"WebDataset: expected samples in {paths}, found none")
+        self._fds: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._bound: BoundSource | None = None
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __repr__(self) -> str:
+        return f"WebDataset(shards={len(self.shards)}, samples={len(self)})"
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return [len(shard.samples) for shard in self.shards]
+
+    def _fd(self, shard: int) -> int:
+        fd = self._fds.get(shard)
+        if fd is None:
+            with self._lock:
+                fd = self._fds.get(shard)
+                if fd is None:
+                    fd = os.open(self.shards[shard].path, os.O_RDONLY)
+                    self._fds[shard] = fd
+        return fd
+
+    def _member(self, index: int, ext: str) -> tuple[int, str, tuple[int, int]]:
+        shard, position = self._where[index]
+        key, members = self.shards[shard].samples[position]
+        for choice in ext.split(";"):
+            if choice in members:
+                return shard, choice, members[choice]
+        name = Path(self.shards[shard].path).name
+        raise DatasetError(
+            f"{name} sample {key!r}, column {ext!r}: expected a member {key}.{ext}, got "
+            f"{', '.join(f'{key}.{e}' for e in members)}"
+        )
+
+    def read_member(self, index: int, ext: str) -> np.ndarray:
+        shard, _, (offset, size) = self._member(index, ext)
+        # pread: no shared file position, so DALI's and the loader's threads may read at once.
+        return np.frombuffer(os.pread(self._fd(shard), size, offset), dtype=np.uint8)
+
+    def member_path(self, index: int, ext: str) -> str:
+        shard, choice, _ = self._member(index, ext)
+        key = self.shards[shard].samples[self._where[index][1]][0]
+        return f"{self.shards[shard].path}:{key}.{choice}"
+
+    def _text(self, index: int, ext: str) -> str:
+        return self.read_member(index, ext).tobytes().decode("utf-8").strip()
+
+    # -- binding -------------------------------------------------------------------------------
+    def bind(self, layout: Layout) -> BoundSource:
+        """Check that every sample has the members ``layout`` uses; return its readers."""
+        everyone = range(len(self))
+        for column in layout.images:
+            for index in everyone:
+                self._member(index, column.key)
+        labels: list[Callable[[int], int]] = []
+        num_classes = None
+        for position, output in enumerate(layout.labels):
+            cells = [self._text(i, output.column) for i in everyone]
+            where = functools.partial(self._cell, column=output.column)
+            values, classes = resolve_labels(cells, output, where)
+            labels.append(values.__getitem__)
+            num_classes = classes if position == 0 else num_classes
+        features: list[Callable[[int], np.ndarray]] = []
+        for group in layout.features:
+            matrix = np.empty((len(self), len(group.columns)), dtype=np.float32)
+            for j, ext in enumerate(group.columns):
+                for i in everyone:
+                    matrix[i, j] = parse_number(self._text(i, ext), self._cell(i, ext))
+            features.append(matrix.__getitem__)
+        if layout.boxes is not None:
+            raise DatasetError(
+                f"WebDataset: expected no 'boxes' output (use Coco), got {layout.boxes.name!r}"
+            )
+        self._bound = BoundSource(
+            dataset=self,
+            images=tuple(functools.partial(self._read, c.key) for c in layout.images),
+            image_paths=tuple(functools.partial(self._path, c.key) for c in layout.images),
+            labels=tuple(labels),
+            features=tuple(features),
+            num_classes=num_classes,
+        )
+        return self._bound
+
+    def _read(self, ext: str, index: int) -> np.ndarray:
+        return self.read_member(index, ext)
+
+    def _path(self, ext: str, index: int) -> str:
+        return self.member_path(index, ext)
+
+    def _cell(self, index: int, column: str) -> str:
+        shard, position = self._where[index]
+        key = self.shards[shard].samples[position][0]
+        return f"{Path(self.shards[shard].path).name} sample {key!r}, column {column!r}"
+
+    # -- SampleSource --------------------------------------------------------------------------
+    def read_bytes(self, index: int) -> np.ndarray:
+        if self._bound is None:
+            raise DatasetError("WebDataset: expected a DataLoader to bind it to a spec first")
+        return self._bound.images[0](index)
+
+    def label(self, index: int) -> int:
+        bound = self._bound
+        return bound.labels[0](index) if bound is not None and bound.labels else -1
+
+    def path(self, index: int) -> str:
+        shard, position = self._where[index]
+        return f"{self.shards[shard].path}:{self.shards[shard].samples[position][0]}"
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for shard in self.shards:
+            digest.update(f"{Path(shard.path).name}\0{len(shard.samples)}\n".encode())
+            for key, members in shard.samples:
+                digest.update(f"{key}\0{','.join(sorted(members))}\n".encode())
+        return digest.hexdigest()[:16]
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+    def __del__(self) -> None:
+        # At interpreter shutdown os may be gone already.
+        with contextlib.suppress(Exception):
+            self.close()

@@ -1,0 +1,219 @@
+"""What a sample holds and how its image columns share random draws, resolved against the plan.
+
+The spec's ``source`` section (or the classic one image + one label when it has none) becomes a
+:class:`Layout`: the image columns, the per-step sharing rule, and the tensors the loader yields
+in declared order. Backends follow it: the DALI source emits one encoded column per image
+column and one set of argument inputs per column; the reference backend applies the shared
+steps with one random state per sample.
+
+Drawing (:func:`draw_sample`): shared steps of every column draw from one generator seeded by
+(seed, epoch, index), so equal-sized columns get equal parameters; a step drawn per column uses
+a generator seeded by (seed, epoch, index, column + 1). With one image column every step reads
+the shared generator in chain order, which is exactly the single-image rule, so a classic spec
+draws the same augmentations as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..errors import SpecError
+from ..ops.base import Args, Size
+from ..spec.source import (
+    DEFAULT_SOURCE,
+    BoxesOutput,
+    FeaturesOutput,
+    ImageOutput,
+    LabelOutput,
+    SourceSpec,
+    Varying,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .planner import Plan, Step
+
+SlotKind = Literal["image", "image_sizes", "label", "features", "boxes", "box_labels", "counts"]
+
+
+@dataclass(frozen=True)
+class ImageColumn:
+    position: int  # among the image columns
+    name: str
+    key: str  # the dataset's column (manifest column, tar extension)
+    #: ``None`` when the chain ends in a fixed size; otherwise how a batch holds the sizes.
+    varying: Varying | None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One tensor (or list of tensors) of a yielded batch."""
+
+    name: str
+    kind: SlotKind
+    ref: int  # image column, label, features output, or 0 for the boxes
+    varying: Varying | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    source: SourceSpec
+    #: True for a spec without a ``source`` section (the classic ``(images, labels)``).
+    classic: bool
+    images: tuple[ImageColumn, ...]
+    labels: tuple[LabelOutput, ...]
+    features: tuple[FeaturesOutput, ...]
+    boxes: BoxesOutput | None
+    box_image: int  # the image column the boxes follow
+    #: Per plan step: draws shared by the image columns of a sample.
+    shared: tuple[bool, ...]
+    slots: tuple[Slot, ...]
+    #: Some random step draws per column (each column then needs its own generator).
+    per_column: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(slot.name for slot in self.slots)
+
+    @property
+    def single(self) -> bool:
+        """One image column and no boxes: drawing is the classic single-generator pass."""
+        return len(self.images) == 1 and self.boxes is None
+
+
+def _step_shared(step: Step, rule: bool | Literal["geometric"]) -> bool:
+    if rule == "geometric":
+        return bool(getattr(step.op, "geometric", False))
+    return bool(rule)
+
+
+def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool) -> Layout:
+    """Resolve ``source`` for a chain whose output size is ``fixed`` (or varies per sample).
+
+    Raises :class:`SpecError` when boxes meet an op without a box rule, or when two yielded
+    tensors would have the same name.
+    """
+    classic = source is None
+    spec = DEFAULT_SOURCE if source is None else source
+    images: list[ImageColumn] = []
+    slots: list[Slot] = []
+    labels: list[LabelOutput] = []
+    features: list[FeaturesOutput] = []
+    boxes: BoxesOutput | None = None
+    for output in spec.outputs:
+        if isinstance(output, ImageOutput):
+            # The classic sample has no policy: its loader refuses batches of varying sizes.
+            varying = None if fixed or classic else (output.varying or spec.varying)
+            column = ImageColumn(len(images), output.name, output.key, varying)
+            slots.append(Slot(output.name, "image", column.position, varying))
+            if varying == "pad":
+                slots.append(Slot(f"{output.name}_sizes", "image_sizes", column.position))
+            images.append(column)
+        elif isinstance(output, LabelOutput):
+            slots.append(Slot(output.name, "label", len(labels)))
+            labels.append(output)
+        elif isinstance(output, FeaturesOutput):
+            slots.append(Slot(output.name, "features", len(features)))
+            features.append(output)
+        else:
+            boxes = output
+            policy = output.varying or spec.varying
+            slots.append(Slot(output.name, "boxes", 0, policy))
+            slots.append(Slot(f"{output.name}_labels", "box_labels", 0, policy))
+            if policy == "pad":
+                slots.append(Slot(f"{output.name}_counts", "counts", 0))
+    names = [slot.name for slot in slots]
+    for name in names:
+        if names.count(name) > 1:
+            raise SpecError(f"source.outputs: expected distinct output names, got {name!r} twice")
+    box_image = 0
+    if boxes is not None:
+        if boxes.image is not None:
+            box_image = next(c.position for c in images if c.name == boxes.image)
+        for step in steps:
+            if not _has_box_rule(step):
+                raise SpecError(
+                    f"ops[{step.index}] ({step.op.name}): expected an op that keeps boxes "
+                    f"aligned (flips, crops, resize, pad or a pixel-wise op) with a "
+                    f"'boxes' output, got {step.op.name}"
+                )
+    rule = spec.shared_random
+    shared = tuple(_step_shared(step, rule) for step in steps)
+    return Layout(
+        source=spec,
+        classic=classic,
+        images=tuple(images),
+        labels=tuple(labels),
+        features=tuple(features),
+        boxes=boxes,
+        box_image=box_image,
+        shared=shared,
+        slots=tuple(slots),
+        per_column=any(step.op.random and not s for step, s in zip(steps, shared)),
+    )
+
+
+def _has_box_rule(step: Step) -> bool:
+    from ..ops.base import Op
+
+    # A pixel-wise op keeps positions; a geometric one must override the base's "no rule".
+    rule = getattr(type(step.op), "transform_boxes", None)
+    return bool(getattr(step.op, "pixelwise", False)) or (
+        rule is not None and rule is not Op.transform_boxes
+    )
+
+
+def sample_rng(seed: int, epoch: int, index: int, column: int | None = None) -> np.random.Generator:
+    """The generator of a sample's parameters: shared (``column=None``) or one column's own."""
+    if column is None:
+        return np.random.default_rng((seed, epoch, index))
+    return np.random.default_rng((seed, epoch, index, column + 1))
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """One column's draws: per step the argument arrays and the size the step received."""
+
+    args: list[Args]
+    sizes: list[Size]  # input size of each step, then the final size
+    final: Size
+
+
+def draw_sample(plan: Plan, sizes: list[Size], seed: int, epoch: int, index: int) -> list[Drawn]:
+    """Every image column's per-step arguments for decoded ``sizes`` (one per column)."""
+    layout = plan.layout
+    if layout.single:
+        classic, final = plan.draw(sizes[0], sample_rng(seed, epoch, index))
+        return [Drawn(classic, [], final)]
+    out: list[Drawn] = []
+    multi = len(sizes) > 1
+    shared = sample_rng(seed, epoch, index)
+    # Every column restarts the shared stream; restoring its state costs a tenth of seeding.
+    start = shared.bit_generator.state if multi else None
+    for column, size in enumerate(sizes):
+        if column:
+            shared.bit_generator.state = start
+        own = sample_rng(seed, epoch, index, column) if multi and layout.per_column else shared
+        drawn: list[Args] = []
+        seen: list[Size] = []
+        for step, is_shared in zip(plan.steps, layout.shared):
+            seen.append(size)
+            step_args, size = step.op.draw(step.params, size, shared if is_shared else own)
+            drawn.append(step_args)
+        seen.append(size)
+        out.append(Drawn(drawn, seen, size))
+    return out
+
+
+def transform_boxes(plan: Plan, boxes: np.ndarray, drawn: Drawn) -> np.ndarray:
+    """``boxes`` (K, 4) xyxy in decoded pixels -> pixels of the chain's output, per the draws."""
+    for step, args, size in zip(plan.steps, drawn.args, drawn.sizes):
+        if len(boxes) == 0:
+            break
+        moved = step.op.transform_boxes(step.params, boxes, args, size)
+        if moved is None:  # make_layout refused such a chain; this guards direct calls
+            raise SpecError(f"{step.label}: expected an op with a box rule, got {step.op.name}")
+        boxes = moved
+    return np.ascontiguousarray(boxes, dtype=np.float32).reshape(-1, 4)

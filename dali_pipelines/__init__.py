@@ -17,22 +17,36 @@ from .errors import (
     SampleDecodeError,
     SpecError,
 )
+from .ops.batch import BatchOp, BatchOpParams, register_batch_op
+from .ops.python import (
+    OutputRule,
+    PythonOpInfo,
+    register_python_op,
+    registered_python_ops,
+    unregister_python_op,
+)
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
-    from .data import Coco, ImageFolder, Manifest, WebDataset
+    from .data import Coco, EncodedDataset, ImageFolder, Manifest, WebDataset
     from .loader import DataLoader
+    from .translate.assess import Assessment, assess
+    from .translate.torchvision import from_torchvision
 
 __version__ = "0.1.0"
 
-# The loader and the datasets import torch (~1.5 s). The pytest plugin imports this package in
-# every test session of every user who installed it, so these names load on first use.
+# The loader, the datasets and the translation import torch (~1.5 s). The pytest plugin imports
+# this package in every test session of every user who installed it, so these load on first use.
 _LAZY = {
     "DataLoader": ".loader",
     "ImageFolder": ".data",
     "Manifest": ".data",
     "WebDataset": ".data",
     "Coco": ".data",
+    "EncodedDataset": ".data",
+    "from_torchvision": ".translate.torchvision",
+    "assess": ".translate.assess",
+    "Assessment": ".translate.assess",
 }
 
 
@@ -45,24 +59,36 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Assessment",
     "BackendUnavailableError",
+    "BatchOp",
+    "BatchOpParams",
     "Coco",
     "ContractViolation",
     "DaliPipelinesError",
     "DataError",
     "DataLoader",
     "DatasetError",
+    "EncodedDataset",
     "ImageFolder",
     "LoaderStateError",
     "Manifest",
+    "OutputRule",
     "PipelineSpec",
+    "PythonOpInfo",
     "PythonStageError",
     "RegistryError",
     "SampleDecodeError",
     "SpecError",
     "WebDataset",
     "__version__",
+    "assess",
     "dump_spec",
+    "from_torchvision",
     "load_spec",
+    "register_batch_op",
+    "register_python_op",
     "register_strategy",
+    "registered_python_ops",
+    "unregister_python_op",
 ]

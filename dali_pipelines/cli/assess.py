@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..bridge.assessment import assess, resolve
+    from ..translate.assess import assess, resolve
 
     sys.path.insert(0, "")  # a module next to where the command runs, as `python -m` finds it
     try:

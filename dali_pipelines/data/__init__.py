@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .coco import Coco
 from .columns import BoundSource
+from .encoded import EncodedDataset
 from .folder import IMG_EXTENSIONS, ImageFolder
 from .manifest import Manifest
 from .probe import ImageHeader, probe_header
@@ -14,6 +15,7 @@ __all__ = [
     "IMG_EXTENSIONS",
     "BoundSource",
     "Coco",
+    "EncodedDataset",
     "ImageFolder",
     "ImageHeader",
     "Manifest",

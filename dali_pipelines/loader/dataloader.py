@@ -17,18 +17,18 @@ import torch
 
 from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
 from ..backends.recovery import OnError, Recovery
-from ..bridge.placement import Placement, PythonPlacement, place
-from ..bridge.torch_args import torch_arguments
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.columns import BoundSource, bind_source
 from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderStateError
 from ..plan import Plan, make_plan
+from ..plan.placement import Placement, PythonPlacement, place
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .distributed import resolve_placement
 from .order import EpochOrder
 from .stats import LoaderStats
+from .torch_args import torch_arguments
 
 STATE_VERSION = 1
 #: PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images fail before decode.
@@ -64,7 +64,7 @@ class DataLoader:
 
     torch's argument names work too (``DataLoader(dataset, 64, num_workers=4, ...)``): without a
     spec, the dataset's torchvision ``transform`` is translated (``from_torchvision``); see
-    :mod:`dali_pipelines.bridge.torch_args` for what each torch argument maps to. Python stages
+    :mod:`dali_pipelines.loader.torch_args` for what each torch argument maps to. Python stages
     run inline or in ``python_workers`` processes (default: ``num_workers``, else
     ``num_threads``) as ``python_placement`` decides (docs/hybrid.md).
     """
@@ -110,13 +110,13 @@ class DataLoader:
         num_threads = num_threads if num_threads is not None else targs.num_threads
         prefetch_queue_depth = targs.prefetch_queue_depth or prefetch_queue_depth
         if spec is None:
-            from ..bridge.translate import spec_from_dataset
+            from ..translate.torchvision import spec_from_dataset
 
             spec = spec_from_dataset(dataset)
         self.dataset = dataset
         self.spec: PipelineSpec = load_spec(spec)
         if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
-            from ..bridge.batch_ops import with_batch_ops
+            from .batch_ops import with_batch_ops
 
             self.spec = with_batch_ops(self.spec, batch_ops)
         self.plan: Plan = make_plan(self.spec)
@@ -175,7 +175,7 @@ class DataLoader:
         )
         self._batch_ops: Any = None
         if self.spec.batch_ops:  # labels become soft: the contract says so before any batch
-            from ..bridge.batch_ops import for_loader
+            from .batch_ops import for_loader
 
             self._batch_ops, self.contract = for_loader(
                 self.spec,
@@ -268,7 +268,7 @@ class DataLoader:
                 output_ndim=self.contract.tensor(self.plan.layout.images[0].name).sample_ndim,
             )
             if self.ops_placement.mode == "workers":
-                from ..bridge.runner import HybridRunner
+                from ..backends.hybrid.executor import HybridRunner
 
                 return HybridRunner(
                     self.dataset,
@@ -282,7 +282,7 @@ class DataLoader:
                 )
             runner: type[DaliRunner] = DaliRunner
             if self.ops_placement.mode == "inline":  # python_function: frees its pipelines
-                from ..bridge.runner import InlineRunner
+                from ..backends.hybrid.executor import InlineRunner
 
                 runner = InlineRunner
             return runner(

@@ -12,6 +12,7 @@ from .._model import FrozenModel
 from ..errors import SpecError
 from ..ops import registered_ops
 from ..ops.base import on_register
+from ..ops.batch import validate_batch_op
 from ..ops.state import Dtype
 from .source import SourceSpec
 
@@ -54,14 +55,8 @@ def refresh_op_union() -> None:
     PipelineSpec.model_rebuild(force=True)
 
 
-def _batch_op(value: Any) -> Any:
-    from ..bridge.batch_ops import validate_batch_op  # torch is imported only when used
-
-    return validate_batch_op(value)
-
-
-#: One registered batch op (``{"op": "mixup", "alpha": 0.2}``): see dali_pipelines.bridge.
-BatchOpSpec = Annotated[Any, BeforeValidator(_batch_op)]
+#: One registered batch op (``{"op": "mixup", "alpha": 0.2}``): see dali_pipelines.ops.batch.
+BatchOpSpec = Annotated[Any, BeforeValidator(validate_batch_op)]
 
 
 class PipelineSpec(FrozenModel):
@@ -90,7 +85,7 @@ class PipelineSpec(FrozenModel):
 
     def check_dumpable(self) -> None:
         """Raise :class:`SpecError` naming the first op that holds an in-process callable."""
-        from ..ops.python import in_process_message
+        from ..ops.python.op import in_process_message
 
         for index, op in enumerate(self.ops):
             if getattr(op, "in_process", False):

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dali_pipelines import DataLoader
-from dali_pipelines.bridge import register_python_op
+from dali_pipelines import DataLoader, register_python_op
 from dali_pipelines.contracts import check_batch
 from dali_pipelines.data.coco import Coco
 from dali_pipelines.data.manifest import Manifest

@@ -294,7 +294,7 @@ OP_CASES["rotate"] = _cases(
 )
 
 
-# Python stages (the hybrid bridge): ops registered here for the table, one deterministic and
+# Python stages (the hybrid executor): ops registered here for the table, one deterministic and
 # one drawing from its per-sample generator. Same callable on both sides: exact.
 def _invert(image: Any) -> Any:
     return 255 - image
@@ -309,7 +309,7 @@ def _noise(image: Any, rng: Any) -> Any:
 
 
 def _register_python_ops() -> None:
-    from dali_pipelines.bridge import register_python_op
+    from dali_pipelines import register_python_op
 
     register_python_op("tests_ops_invert")(_invert)
     register_python_op("tests_ops_noise")(_noise)

@@ -111,7 +111,7 @@ class DaliRunner:
                     self._discard()
                     raise
                 except RuntimeError as exc:
-                    from ...bridge.stage import stage_error_from
+                    from ...ops.python.stage import stage_error_from
 
                     stage = stage_error_from(exc, self.dataset.path)
                     if stage is not None:  # a Python stage raised: not a decode failure

@@ -21,13 +21,13 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops import get_op
-from ..ops.python import PythonParams
+from ..ops.python.op import PythonParams
+from ..ops.python.registry import Accepts, OutputRule, find_registered, takes_rng
+from ..ops.python.stage import InProcessStage, seeded_globals, to_hwc
 from ..ops.state import ImageState
 from ..plan import make_plan
 from ..spec.models import PipelineSpec
-from .registry import Accepts, OutputRule, find_registered, takes_rng
-from .stage import InProcessStage, seeded_globals, to_hwc
-from .tv_rules import Mapped, Unsupported, map_transform
+from .rules import Mapped, Unsupported, map_transform
 
 PROBE_SIZES = ((72, 96), (96, 60))  # (height, width) of the two probe images
 

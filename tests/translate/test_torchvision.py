@@ -10,11 +10,10 @@ import torch
 import torchvision.transforms as v1
 from torchvision.transforms import v2
 
-from dali_pipelines import DataLoader, ImageFolder, dump_spec
-from dali_pipelines.bridge import register_python_op
-from dali_pipelines.bridge.translate import from_torchvision, translate
+from dali_pipelines import DataLoader, ImageFolder, dump_spec, register_python_op
 from dali_pipelines.errors import SpecError
 from dali_pipelines.ops.python import PythonParams
+from dali_pipelines.translate.torchvision import from_torchvision, translate
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ops import get_op
+from ..ops.python.registry import Accepts
 from ..ops.state import ImageState
-from .registry import Accepts
 
 
 class Unsupported(Exception):

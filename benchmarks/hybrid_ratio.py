@@ -1,6 +1,6 @@
 """What a Python stage costs: imagenet_train with and without one cheap registered numpy op.
 
-    python benchmarks/bridge_ratio.py [--n 2000] [--reps 5] [--threads 2] [--json out.json]
+    python benchmarks/hybrid_ratio.py [--n 2000] [--reps 5] [--threads 2] [--json out.json]
 
 Loaders, all on the cached demo data (2,000 JPEGs ~500 px), batch 64, the same DALI threads:
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from dali_pipelines.bridge import register_python_op
+from dali_pipelines import register_python_op
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 RRC = {"op": "random_resized_crop", "size": [224, 224]}

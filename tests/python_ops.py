@@ -1,22 +1,10 @@
-"""Python ops the bridge tests register (module import registers them once per session)."""
+"""Python ops the hybrid tests register (importing this module registers them once a process)."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-
 import numpy as np
-import pytest
 
-from dali_pipelines.bridge import register_python_op
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_pipelines() -> Iterator[None]:
-    """Free what a failing test left in reference cycles here, in this process: a DALI pipeline
-    collected later inside some test's forked worker would wait there for its threads."""
-    yield
-    gc.collect()
+from dali_pipelines import register_python_op
 
 
 @register_python_op("test_swap")

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError, PythonStageError
-from .stage import RemoteTraceback
+from ..ops.python.stage import RemoteTraceback
 
 Item = tuple[np.ndarray, int, dict[str, Any]]
 OP = "dataset.__getitem__"
@@ -136,7 +136,7 @@ class EncodedDataset:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             gc.collect()
-            gc.freeze()  # see bridge.workers: a child must never collect a DALI pipeline
+            gc.freeze()  # see backends.hybrid.workers: a child must never collect a DALI pipeline
             try:
                 self._pool = ProcessPoolExecutor(
                     self.workers,

@@ -25,15 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backends.dali.graph import GraphOptions
-from ..backends.dali.runner import DaliRunner
-from ..data.probe import probe_header
-from ..data.source import SampleSource
-from ..errors import PythonStageError
-from ..ops.base import Args, Size
-from ..plan import Plan
-from .placement import Placement
-from .stage import StageFailure, cause_of, stage_error
+from ...data.probe import probe_header
+from ...data.source import SampleSource
+from ...errors import PythonStageError
+from ...ops.base import Args, Size
+from ...ops.python.stage import StageFailure, cause_of, stage_error
+from ...plan import Plan
+from ...plan.placement import Placement
+from ..dali.graph import GraphOptions
+from ..dali.runner import DaliRunner
 from .tail import Tail
 from .workers import Result, StagePool, WorkerProgram
 

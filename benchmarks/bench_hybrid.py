@@ -1,7 +1,7 @@
 """One epoch of imagenet_train with a cheap registered Python op, inline and in workers.
 
 Tracks the cost of a Python stage over time (pytest-benchmark); the head-to-head ratios with
-interleaved repetitions are ``benchmarks/bridge_ratio.py``'s job (figures: docs/hybrid.md).
+interleaved repetitions are ``benchmarks/hybrid_ratio.py``'s job (figures: docs/hybrid.md).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dali_pipelines import DataLoader, ImageFolder
+from dali_pipelines import DataLoader, ImageFolder, register_python_op, registered_python_ops
 from dali_pipelines.backends.dali.availability import dali_available
 from dali_pipelines.bench.runner import time_epoch
-from dali_pipelines.bridge import register_python_op, registered_python_ops
 
 THREADS = 2
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]

@@ -12,8 +12,8 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from dali_pipelines.bridge.assessment import assess, resolve
 from dali_pipelines.cli.main import main
+from dali_pipelines.translate.assess import assess, resolve
 
 MODULE = """
 import torch

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PythonStageError
-from ..ops.state import ImageState
+from ...errors import PythonStageError
+from ..state import ImageState
 from .registry import Accepts, OutputRule
 
 _TAG = "[python-stage-failure:"

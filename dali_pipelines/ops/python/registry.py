@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from ..errors import RegistryError
-from ..ops.state import Dtype, ImageState
+from ...errors import RegistryError
+from ..state import Dtype, ImageState
 
 Accepts = Literal["numpy", "pil", "tensor", "image"]
 Placement = Literal["auto", "inline", "workers"]
@@ -146,7 +146,7 @@ def register_python_op(
     the input). ``placement`` forces ``"inline"`` (DALI's ``python_function``) or ``"workers"``
     (worker processes); ``"auto"`` lets the planner choose: inline, unless ``cost_ms`` (the
     op's typical Python time per image) reaches the measured crossover where workers win
-    (:data:`dali_pipelines.bridge.placement.WORKERS_FROM_MS`).
+    (:data:`dali_pipelines.plan.placement.WORKERS_FROM_MS`).
     """
     if not name or not isinstance(name, str):
         raise RegistryError(f"python op name: expected a non-empty string, got {name!r}")

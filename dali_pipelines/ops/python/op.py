@@ -1,7 +1,7 @@
 """python: a Python stage in the chain, a registered op (by name) or an in-process callable.
 
 A spec names a Python op registered in code with
-:func:`~dali_pipelines.bridge.register_python_op`; it never imports a dotted path. Translating a
+:func:`~dali_pipelines.register_python_op`; it never imports a dotted path. Translating a
 torchvision ``Compose`` keeps what DALI cannot run (a lambda, a user class) as an in-process
 stage on the op: the spec runs but cannot be dumped unless that callable is registered by name.
 
@@ -9,7 +9,7 @@ Every backend runs the same callable on the same input, so the op is exact by co
 ``draw`` hands each sample a seed from its (seed, epoch, index) generator; the callable gets
 ``numpy.random.default_rng(seed)`` (or, without an ``rng`` parameter, seeded global RNGs). In a
 DALI graph it is ``fn.python_function``, which holds the GIL; the planner may instead run the
-stage in worker processes (:mod:`dali_pipelines.bridge.placement`).
+stage in worker processes (:mod:`dali_pipelines.plan.placement`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from pydantic import (
     model_validator,
 )
 
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
-from .state import ChainError, Dtype, ImageState
+from ..base import Args, DaliContext, Op, OpParams, Size, register_op
+from ..state import ChainError, Dtype, ImageState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from ..bridge.registry import Accepts, OutputRule
-    from ..bridge.stage import StageCall
+    from .registry import Accepts, OutputRule
+    from .stage import StageCall
 
 #: Serialization context key under which an in-process stage dumps as its origin (fingerprints).
 FINGERPRINT_CONTEXT = "fingerprint"
@@ -52,7 +52,7 @@ class PythonParams(OpParams):
     @field_validator("stage", mode="before")
     @classmethod
     def _in_process_only(cls, value: Any) -> Any:
-        from ..bridge.stage import InProcessStage
+        from .stage import InProcessStage
 
         if value is not None and not isinstance(value, InProcessStage):
             # Only from_torchvision sets it, in code: a spec file can never name code to run.
@@ -67,8 +67,8 @@ class PythonParams(OpParams):
             raise ValueError(f"params: expected JSON values, got {exc}") from None
         if self.stage is not None:
             return self
-        from ..bridge.registry import get_python_op
-        from ..errors import RegistryError
+        from ...errors import RegistryError
+        from .registry import get_python_op
 
         try:
             info = get_python_op(self.name)
@@ -119,7 +119,7 @@ def resolve(p: PythonParams) -> Resolved:
     if p.stage is not None:
         s = p.stage
         return Resolved(p.name, s.call, s.accepts, s.takes_rng, s.output, "auto")
-    from ..bridge.registry import get_python_op
+    from .registry import get_python_op
 
     info = get_python_op(p.name)
     call = info.instantiate(p.params)
@@ -130,14 +130,14 @@ def declared(p: PythonParams) -> tuple[Accepts, OutputRule, str]:
     """(accepts, output rule, placement) without instantiating anything."""
     if p.stage is not None:
         return p.stage.accepts, p.stage.output, "auto"
-    from ..bridge.registry import get_python_op
+    from .registry import get_python_op
 
     info = get_python_op(p.name)
     return info.accepts, info.output, info.placement
 
 
 def stage_call(p: PythonParams, state_in: ImageState) -> StageCall:
-    from ..bridge.stage import StageCall
+    from .stage import StageCall
 
     r = resolve(p)
     return StageCall(r.label, r.call, r.accepts, r.takes_rng, PYTHON_OP.infer(p, state_in))
@@ -186,7 +186,7 @@ class PythonOp(Op[PythonParams]):
     ) -> Any:
         import nvidia.dali.fn as fn
 
-        from ..bridge.stage import run_inline
+        from .stage import run_inline
 
         if ctx.device != "cpu":
             raise ChainError("device", "cpu for an inline Python stage", ctx.device)
@@ -227,7 +227,7 @@ class TorchvisionStage:
         import torch
         from torchvision import tv_tensors
 
-        from ..bridge.stage import StageFailure, cause_of, stage_error
+        from .stage import StageFailure, cause_of, stage_error
 
         hwc = image.permute(1, 2, 0).contiguous().numpy()
         key = (hwc.shape[2], str(hwc.dtype))

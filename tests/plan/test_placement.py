@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from dali_pipelines import load_spec
-from dali_pipelines.bridge import register_python_op
-from dali_pipelines.bridge.placement import place
+from dali_pipelines import load_spec, register_python_op
 from dali_pipelines.errors import SpecError
 from dali_pipelines.plan import make_plan
+from dali_pipelines.plan.placement import place
+from tests import python_ops  # noqa: F401  (registers test_swap and the other test ops)
 
 NORM: dict[str, Any] = {"op": "normalize", "mean": [0.5], "std": [0.5]}
 

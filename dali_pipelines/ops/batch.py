@@ -1,4 +1,8 @@
-"""Batch-level ops (MixUp, CutMix): registered torch ops on the loader's output, on its device.
+"""Batch-level ops (MixUp, CutMix): registered ops on the loader's output, on its device.
+
+This module is the spec-level half and imports no torch (spec loading stays torch-free): the
+params models, the registry and the mixing code, which only calls tensor methods. The loader's
+half (seeded per batch, soft labels, contract) is :mod:`dali_pipelines.loader.batch_ops`.
 
 A spec lists them under ``batch_ops``; each is registered by name (:func:`register_batch_op`)
 with a params model. They run after the per-sample pipeline, on the batch the loader yields,
@@ -13,15 +17,13 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-import torch
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from .._model import FrozenModel
-from ..errors import RegistryError, SpecError
+from ..errors import RegistryError
 
 
 class BatchOpParams(FrozenModel):
@@ -42,8 +44,8 @@ class BatchOp(ABC):
 
     @abstractmethod
     def mix(
-        self, p: Any, images: torch.Tensor, soft: torch.Tensor, rng: np.random.Generator, hw: Any
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, p: Any, images: Any, soft: Any, rng: np.random.Generator, hw: Any
+    ) -> tuple[Any, Any]:
         """Mix a batch of float images and their soft labels; returns both."""
 
 
@@ -143,116 +145,14 @@ class CutMixOrMixUp(BatchOp):
         return MixUp().mix(MixUpParams(alpha=p.mixup_alpha), images, soft, rng, hw)
 
 
-class BatchOps:
-    """The spec's batch ops, ready for the loader: ``ops(images, labels, epoch, position)``."""
-
-    def __init__(
-        self,
-        params: Sequence[BatchOpParams],
-        *,
-        seed: int,
-        rank: int,
-        num_classes: int | None,
-        layout: str,
-    ):
-        self.params = tuple(params)
-        self.seed, self.rank = seed, rank
-        classes = {p.num_classes for p in self.params if p.num_classes is not None}
-        if len(classes) > 1:
-            raise SpecError(f"batch_ops.num_classes: expected one value, got {sorted(classes)}")
-        chosen = classes.pop() if classes else num_classes
-        if chosen is None:
-            raise SpecError(
-                "batch_ops.num_classes: expected a number (or a dataset with classes), got None"
-            )
-        self.num_classes: int = chosen
-        self.hw = (1, 2) if layout == "HWC" else (2, 3)
-
-    def __call__(
-        self, images: torch.Tensor, labels: torch.Tensor, epoch: int, position: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, epoch, self.rank, position))
-        soft = torch.nn.functional.one_hot(labels.long(), self.num_classes).to(torch.float32)
-        for p in self.params:
-            if rng.random() < p.p:
-                images, soft = _BATCH_OPS[p.op].mix(p, images, soft, rng, self.hw)
-        return images, soft
-
-
-def from_torchvision_batch(transform: Any) -> list[dict[str, Any]]:
-    """torchvision v2 MixUp / CutMix / RandomChoice([CutMix, MixUp]) as batch-op dicts."""
-    name = type(transform).__name__
-    if name in ("MixUp", "CutMix"):
-        op = {"op": name.lower(), "alpha": float(transform.alpha)}
-        return [{**op, "num_classes": transform.num_classes}]
-    if name == "RandomChoice":
-        kinds = [type(t).__name__ for t in transform.transforms]
-        if sorted(kinds) == ["CutMix", "MixUp"]:
-            cut = transform.transforms[kinds.index("CutMix")]
-            mix = transform.transforms[kinds.index("MixUp")]
-            probs = transform.p or [1.0, 1.0]
-            switch = probs[kinds.index("CutMix")] / sum(probs)
-            return [
-                {
-                    "op": "cutmix_or_mixup",
-                    "cutmix_alpha": float(cut.alpha),
-                    "mixup_alpha": float(mix.alpha),
-                    "switch_prob": switch,
-                    "num_classes": cut.num_classes,
-                }
-            ]
-    raise SpecError(
-        f"batch_ops: expected MixUp, CutMix, RandomChoice([CutMix, MixUp]) or a spec dict, "
-        f"got {name}"
-    )
-
-
-def batch_op_dicts(values: Sequence[Any]) -> list[Any]:
-    """``batch_ops=`` as the loader takes it: dicts, params, or torchvision transforms."""
-    out: list[Any] = []
-    for value in values:
-        if isinstance(value, dict | BatchOpParams):
-            out.append(value)
-        else:
-            out += from_torchvision_batch(value)
-    return out
-
-
 def registered_batch_ops() -> dict[str, BatchOp]:
     return dict(_BATCH_OPS)
 
 
-BatchFn = Callable[[torch.Tensor, torch.Tensor, int, int], tuple[torch.Tensor, torch.Tensor]]
-
-
-def with_batch_ops(spec: Any, values: Sequence[Any]) -> Any:
-    """``spec`` with ``batch_ops`` replaced by ``values`` (dicts, params, torchvision)."""
-    ops = tuple(validate_batch_op(v) for v in batch_op_dicts(values))
-    return spec.model_copy(update={"batch_ops": ops})
-
-
-def for_loader(
-    spec: Any, plan: Any, contract: Any, *, seed: int, rank: int, num_classes: int | None
-) -> tuple[BatchOps, Any]:
-    """The loader's batch ops and its contract with soft labels (float32, (N, K), [0, 1])."""
-    from ..contracts.model import Dim
-
-    if plan.output.dtype == "uint8":
-        raise SpecError(
-            "batch_ops: expected a float output (normalize or output.dtype float32), got uint8: "
-            "mixing uint8 images would round every pixel"
-        )
-    ops = BatchOps(
-        spec.batch_ops, seed=seed, rank=rank, num_classes=num_classes, layout=spec.output.layout
-    )
-    labels = contract.tensor("labels")
-    soft = labels.model_copy(
-        update={
-            "dims": (labels.dims[0], Dim.fixed(ops.num_classes, "K")),
-            "dtype": "float32",
-            "layout": None,
-            "value_range": (0.0, 1.0),
-        }
-    )
-    tensors = tuple(soft if t.name == "labels" else t for t in contract.tensors)
-    return ops, contract.model_copy(update={"tensors": tensors})
+def get_batch_op(name: str) -> BatchOp:
+    """The registered batch op ``name`` (a :class:`RegistryError` when there is none)."""
+    try:
+        return _BATCH_OPS[name]
+    except KeyError:
+        known = sorted(_BATCH_OPS)
+        raise RegistryError(f"batch op: expected one of {known}, got {name!r}") from None

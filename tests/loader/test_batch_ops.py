@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from torchvision.transforms import v2
 
 from dali_pipelines import DataLoader, ImageFolder, dump_spec, load_spec
-from dali_pipelines.bridge.batch_ops import BatchOps, from_torchvision_batch, validate_batch_op
 from dali_pipelines.errors import SpecError
+from dali_pipelines.loader.batch_ops import BatchOps, from_torchvision_batch
+from dali_pipelines.ops.batch import validate_batch_op
 
 SPEC: dict[str, Any] = {
     "ops": [{"op": "center_crop", "size": 24}, {"op": "normalize", "mean": [0.5], "std": [0.5]}],

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import SpecError
-from ..ops.python import PythonParams, declared
-from ..plan import Plan, Step
-from .registry import get_python_op
+from ..ops.python.op import PythonParams, declared
+from ..ops.python.registry import get_python_op
+from .planner import Plan, Step
 
 Where = Literal[
     "dali-cpu", "dali-gpu", "python-inline", "python-workers", "torch-workers", "torch-batch"

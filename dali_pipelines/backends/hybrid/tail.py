@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from ..ops._dali import torch_dtype
-from ..ops.base import Args
-from ..plan import Plan, Step
+from ...ops._dali import torch_dtype
+from ...ops.base import Args
+from ...plan import Plan, Step
 
 FLIPS = {"horizontal_flip": -1, "vertical_flip": -2}
 

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..plan import make_plan
+from ..plan.placement import SHORT_TEXT, WHERE_TEXT, Placement, PythonPlacement, place
 from ..spec.models import PipelineSpec
-from .placement import SHORT_TEXT, WHERE_TEXT, Placement, PythonPlacement, place
-from .translate import Record, translate
+from .torchvision import Record, translate
 
 
 @dataclass(frozen=True)

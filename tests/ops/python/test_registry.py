@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from dali_pipelines import PipelineSpec, dump_spec, load_spec
-from dali_pipelines.bridge import OutputRule, register_python_op, unregister_python_op
-from dali_pipelines.bridge.stage import InProcessStage
+from dali_pipelines import (
+    OutputRule,
+    PipelineSpec,
+    dump_spec,
+    load_spec,
+    register_python_op,
+    unregister_python_op,
+)
 from dali_pipelines.errors import RegistryError, SpecError
 from dali_pipelines.ops.python import PythonParams
+from dali_pipelines.ops.python.stage import InProcessStage
 from dali_pipelines.ops.state import ImageState
 from dali_pipelines.plan import make_plan
 

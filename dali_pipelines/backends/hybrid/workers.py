@@ -29,11 +29,11 @@ import numpy as np
 import torch
 import torch.multiprocessing  # registers the shared-memory pickler for tensors
 
-from ..backends.dali.source import sample_rng
-from ..ops.base import Args, Size
-from ..ops.python import PythonParams, stage_call
-from ..plan import Plan, Step
-from .stage import StageCall, StageFailure
+from ...ops.base import Args, Size
+from ...ops.python.op import PythonParams, stage_call
+from ...ops.python.stage import StageCall, StageFailure
+from ...plan import Plan, Step
+from ..dali.source import sample_rng
 from .tail import Tail
 
 #: A chunk's images after the DALI segment: one (n, H, W, C) tensor, or one HWC tensor each.

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dali_pipelines import DataLoader, ImageFolder
-from dali_pipelines.bridge.dataset import EncodedDataset, unpack
+from dali_pipelines.data.encoded import EncodedDataset, unpack
 from dali_pipelines.errors import DatasetError, PythonStageError
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..data.pil import decode_pil
+from ..errors import SampleDecodeError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .feed import BadSample
 
 OnError = Literal["raise", "skip"]
 
@@ -40,6 +44,16 @@ class Recovery:
     fallback: set[int | tuple[int, int]] = field(default_factory=set)
     skipped: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
     fallbacks: dict[tuple[int, int], SampleIssue] = field(default_factory=dict)
+
+    def bad(self, epoch: int, bad: BadSample) -> None:
+        """The one guard for an unusable sample: raise naming its file (``on_error="raise"``)
+        or record the skip and quarantine it (``"skip"``)."""
+        if self.on_error == "skip":
+            self.skip(epoch, bad.index, bad.path, bad.reason)
+            return
+        raise SampleDecodeError(
+            f"sample {bad.index} ({bad.path}): {bad.reason}", path=bad.path, index=bad.index
+        ) from bad.cause
 
     def skip(self, epoch: int, index: int, path: str, reason: str) -> None:
         self.quarantine[index] = reason

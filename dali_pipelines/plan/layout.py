@@ -6,11 +6,8 @@ in declared order. Backends follow it: the DALI source emits one encoded column 
 column and one set of argument inputs per column; the reference backend applies the shared
 steps with one random state per sample.
 
-Drawing (:func:`draw_sample`): shared steps of every column draw from one generator seeded by
-(seed, epoch, index), so equal-sized columns get equal parameters; a step drawn per column uses
-a generator seeded by (seed, epoch, index, column + 1). With one image column every step reads
-the shared generator in chain order, which is exactly the single-image rule, so a classic spec
-draws the same augmentations as before.
+How the columns draw their parameters is the seed policy's (:mod:`.draws`); this module says
+which steps are shared.
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..errors import SpecError
-from ..ops.base import Args, Size
 from ..spec.source import (
     DEFAULT_SOURCE,
     BoxesOutput,
@@ -31,6 +27,7 @@ from ..spec.source import (
     SourceSpec,
     Varying,
 )
+from .draws import Drawn, draw_sample, sample_rng  # noqa: F401  (moved; old path kept while callers move)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .planner import Plan, Step
@@ -163,48 +160,6 @@ def _has_box_rule(step: Step) -> bool:
     return bool(getattr(step.op, "pixelwise", False)) or (
         rule is not None and rule is not Op.transform_boxes
     )
-
-
-def sample_rng(seed: int, epoch: int, index: int, column: int | None = None) -> np.random.Generator:
-    """The generator of a sample's parameters: shared (``column=None``) or one column's own."""
-    if column is None:
-        return np.random.default_rng((seed, epoch, index))
-    return np.random.default_rng((seed, epoch, index, column + 1))
-
-
-@dataclass(frozen=True)
-class Drawn:
-    """One column's draws: per step the argument arrays and the size the step received."""
-
-    args: list[Args]
-    sizes: list[Size]  # input size of each step, then the final size
-    final: Size
-
-
-def draw_sample(plan: Plan, sizes: list[Size], seed: int, epoch: int, index: int) -> list[Drawn]:
-    """Every image column's per-step arguments for decoded ``sizes`` (one per column)."""
-    layout = plan.layout
-    if layout.single:
-        classic, final = plan.draw(sizes[0], sample_rng(seed, epoch, index))
-        return [Drawn(classic, [], final)]
-    out: list[Drawn] = []
-    multi = len(sizes) > 1
-    shared = sample_rng(seed, epoch, index)
-    # Every column restarts the shared stream; restoring its state costs a tenth of seeding.
-    start = shared.bit_generator.state if multi else None
-    for column, size in enumerate(sizes):
-        if column:
-            shared.bit_generator.state = start
-        own = sample_rng(seed, epoch, index, column) if multi and layout.per_column else shared
-        drawn: list[Args] = []
-        seen: list[Size] = []
-        for step, is_shared in zip(plan.steps, layout.shared):
-            seen.append(size)
-            step_args, size = step.op.draw(step.params, size, shared if is_shared else own)
-            drawn.append(step_args)
-        seen.append(size)
-        out.append(Drawn(drawn, seen, size))
-    return out
 
 
 def transform_boxes(plan: Plan, boxes: np.ndarray, drawn: Drawn) -> np.ndarray:

@@ -8,7 +8,8 @@ import numpy as np
 
 from dali_pipelines import load_spec
 from dali_pipelines.plan import make_plan
-from dali_pipelines.plan.layout import draw_sample, sample_rng, transform_boxes
+from dali_pipelines.plan.draws import draw_sample, sample_rng
+from dali_pipelines.plan.layout import transform_boxes
 
 CHAIN = [
     {"op": "random_resized_crop", "size": [16, 16]},

@@ -13,8 +13,6 @@ the pool, which the executor reports as soon as the process is gone (no hang).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -25,92 +23,47 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...data.probe import probe_header
-from ...data.source import SampleSource
 from ...errors import PythonStageError
 from ...ops.base import Args, Size
-from ...ops.python.stage import StageFailure, cause_of, stage_error
+from ...ops.python.stage import StageFailure
 from ...plan import Plan
 from ...plan.placement import Placement
+from ..assemble import Column, RawBatch, keep_rows
+from ..dali.executor import DaliExecutor
 from ..dali.graph import GraphOptions
-from ..dali.runner import DaliRunner
+from ..feed import BadSample, Prepared, SampleFeed
+from ..fork import fork_guard
 from .tail import Tail
 from .workers import Result, StagePool, WorkerProgram
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
+class _SizeRecordingFeed(SampleFeed):
+    """The feed, remembering each sample's decoded size (the workers replay draws from it)."""
 
-class _Ragged(list[Any]):
-    """Per-sample HWC tensors with the two tensor features the DALI runner's batch code uses."""
-
-    device = torch.device("cpu")
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, torch.Tensor) and key.dtype == torch.bool:
-            return _Ragged(x for x, keep in zip(self, key.tolist()) if keep)
-        return super().__getitem__(key)
-
-
-class InlineRunner(DaliRunner):
-    """The DALI runner for graphs holding ``python_function``: it frees dropped pipelines now.
-
-    A ``python_function`` op and its pipeline reference each other, so a dropped pipeline is
-    cyclic garbage; if a forked child (a torch DataLoader worker, say) collected it, its
-    destructor would wait forever for threads the child does not have. Collecting right away,
-    in this process, is cheap next to building a pipeline.
-    """
-
-    def _discard(self) -> None:
-        super()._discard()
-        gc.collect()
-
-    def close(self) -> None:
-        super().close()
-        gc.collect()
-
-
-class _SegmentRunner(InlineRunner):
-    """The DALI segment: same source, recovery and errors; an NHWC tensor out when the sizes
-    agree, per-sample HWC tensors otherwise, copied straight into shared memory when workers
-    will read them (one copy instead of two)."""
-
-    share = False
-
-    def _images(self, images: Any) -> Any:
-        if hasattr(images, "as_cpu"):
-            images = images.as_cpu()
-        if images.is_dense_tensor():
-            return _copy(np.asarray(images.as_tensor()), self.share)
-        return _Ragged(_copy(np.asarray(images[i]), self.share) for i in range(len(images)))
-
-
-def _copy(array: np.ndarray, share: bool) -> torch.Tensor:
-    out = torch.empty(array.shape, dtype=torch.from_numpy(array[:0]).dtype)
-    if share:
-        out.share_memory_()  # allocated in shared memory: the copy below is the only one
-    out.numpy()[...] = array
-    return out
-
-
-class _SizeRecorder:
-    """The dataset, remembering each sample's decoded size (the workers replay draws from it)."""
-
-    def __init__(self, dataset: SampleSource):
-        self.dataset = dataset
+    def __init__(self, feed: SampleFeed, plan: Plan):
+        super().__init__(feed.bound, plan, feed.seed, feed.recovery, feed.max_pixels)
         self.sizes: dict[int, Size] = {}
 
-    def __len__(self) -> int:
-        return len(self.dataset)
+    def prepare(self, index: int, epoch: int) -> Prepared | BadSample:
+        sample = super().prepare(index, epoch)
+        if isinstance(sample, Prepared):
+            self.sizes[index] = sample.sizes[0]
+        return sample
 
-    def read_bytes(self, index: int) -> np.ndarray:
-        data = self.dataset.read_bytes(index)
-        # An unreadable header is the DALI source's to report (it names the file).
-        with contextlib.suppress(Exception):
-            self.sizes[index] = probe_header(data).size
-        return data
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.dataset, name)
+def _shared_copy(column: Column, share: bool) -> Any:
+    """The segment's images as CPU tensors the workers can read: one copy, straight into
+    shared memory when workers run (DALI's buffers are not shareable across processes)."""
+    samples = [column] if isinstance(column, torch.Tensor) else column
+    out = []
+    for x in samples:
+        x = x.cpu()
+        copy = torch.empty(x.shape, dtype=x.dtype)
+        if share:
+            copy.share_memory_()
+        copy.copy_(x)
+        out.append(copy)
+    return out[0] if isinstance(column, torch.Tensor) else out
 
 
 def sub_plan(plan: Plan, end: int) -> Plan:
@@ -119,63 +72,41 @@ def sub_plan(plan: Plan, end: int) -> Plan:
     return replace(plan, steps=steps, final=final, output=final)
 
 
-class HybridRunner:
-    """``epoch()`` yields (images, labels, indices) like the DALI runner, for a split plan."""
+class HybridExecutor:
+    """DALI segment -> worker stages -> tail; ``run()`` yields :class:`RawBatch` es."""
 
     def __init__(
         self,
-        dataset: SampleSource,
+        feed: SampleFeed,
         plan: Plan,
         placement: Placement,
         options: GraphOptions,
-        output_device: torch.device | None = None,
-        *,
+        output_device: torch.device | None,
         workers: int,
         depth: int = 2,
-        **runner_kwargs: Any,
     ):
-        self.dataset = dataset
         self.plan = plan
-        self.placement = placement
         self.output_device = output_device
         self.depth = max(1, depth)
-        program = WorkerProgram(plan, placement.split, placement.tail, options.seed)
+        program = WorkerProgram(plan, placement.split, placement.tail, feed.seed)
         # Workers first: they fork before this loader's DALI threads exist.
-        self.pool = StagePool(program, workers)
-        self._sizes = _SizeRecorder(dataset)
+        with fork_guard():
+            self.pool = StagePool(program, workers)
         self.tail = Tail(plan, placement.tail, output_device)
         #: On CPU the tail runs in the workers, into a shared output batch; on a GPU, batched
         #: on the device after the workers.
         self.tail_in_workers = output_device is None or output_device.type == "cpu"
         self.workers = workers
+        segment = sub_plan(plan, placement.split)
+        self.feed = _SizeRecordingFeed(feed, segment)
         segment_options = replace(options, raw_output=True, output_dtype=None, output_ndim=None)
-        self.segment = _SegmentRunner(
-            self._sizes,
-            sub_plan(plan, placement.split),
-            segment_options,
-            None,
-            **runner_kwargs,
-        )
-        self.segment.share = workers > 0
+        self.segment = DaliExecutor(self.feed, segment, segment_options)
 
-    def epoch(
-        self, epoch: int, batches: Sequence[np.ndarray], start_batch: int = 0
-    ) -> Iterator[Batch]:
-        pending: deque[tuple[list[Future[Result]], Any, torch.Tensor, torch.Tensor]] = deque()
+    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+        pending: deque[tuple[list[Future[Result]], Any, RawBatch]] = deque()
         try:
-            for images, labels, indices in self.segment.epoch(epoch, batches, start_batch):
-                ids = indices.tolist()
-                decoded = [
-                    self._sizes.sizes.pop(i, tuple(images[k].shape[:2])) for k, i in enumerate(ids)
-                ]
-                out = None
-                if self.tail_in_workers:
-                    out = self.tail.allocate(len(ids), None, share=self.workers > 0)
-                try:
-                    futures = self.pool.submit(epoch, ids, images, decoded, out)
-                except BrokenProcessPool as exc:  # a worker died since the last batch
-                    raise self._died(indices) from exc
-                pending.append((futures, out, labels, indices))
+            for raw in self.segment.run(epoch, batches):
+                pending.append(self._submit(epoch, raw))
                 if len(pending) > self.depth:
                     yield self._finish(*pending.popleft())
             while pending:
@@ -185,34 +116,49 @@ class HybridRunner:
                 for future in futures:
                     future.cancel()
 
-    def _finish(
-        self,
-        futures: list[Future[Result]],
-        out: torch.Tensor | None,
-        labels: torch.Tensor,
-        indices: torch.Tensor,
-    ) -> Batch:
+    def _submit(self, epoch: int, raw: RawBatch) -> tuple[list[Future[Result]], Any, RawBatch]:
+        keep = raw.indices >= 0  # the placeholder of an all-skipped batch never reaches workers
+        if not bool(keep.all()):
+            raw = RawBatch(raw.indices[keep], [keep_rows(c, keep) for c in raw.columns])
+        if len(raw.indices) == 0:
+            return [], None, raw
+        ids = raw.indices.tolist()
+        images = _shared_copy(raw.columns[0], self.workers > 0)
+        decoded = [self.feed.sizes.pop(i, tuple(images[k].shape[:2])) for k, i in enumerate(ids)]
+        out = None
+        if self.tail_in_workers:
+            out = self.tail.allocate(len(ids), None, share=self.workers > 0)
+        try:
+            futures = self.pool.submit(epoch, ids, images, decoded, out)
+        except BrokenProcessPool as exc:  # a worker died since the last batch
+            raise self._died(raw.indices) from exc
+        return futures, out, raw
+
+    def _finish(self, futures: list[Future[Result]], out: Any, raw: RawBatch) -> RawBatch:
         parts: list[Any] = []
         tail_args: list[list[Args]] = []
         for future in futures:
             try:
                 result = future.result()
             except BrokenProcessPool as exc:
-                raise self._died(indices) from exc
+                raise self._died(raw.indices) from exc
             if result[0] == "error":
-                _, op, index, cause, tb = result
-                failure = StageFailure(op, index, cause, remote_tb=tb)
-                path = self.dataset.path(index) if index is not None else None
-                raise stage_error(failure, path) from cause_of(failure)
+                raise StageFailure.from_record(result[1:])
             if result[1] is not None:
                 parts += list(result[1])
                 tail_args += result[2]
-        if len(indices) == 0:  # every sample skipped by the DALI segment (on_error="skip")
-            return self.tail.empty(), labels, indices
-        if out is not None:
-            return out, labels, indices
-        batch = self.tail.allocate(len(parts), self.output_device, share=False)
-        return self.tail.run(parts, tail_args, batch), labels, indices
+        if out is None and parts:
+            batch = self.tail.allocate(len(parts), self.output_device, share=False)
+            out = self.tail.run(parts, tail_args, batch)
+        images: Column = self._emitted(out) if out is not None else []
+        return RawBatch(raw.indices, [images, *raw.columns[1:]])
+
+    def _emitted(self, out: torch.Tensor) -> torch.Tensor:
+        """The tail's batch in the assembler's convention (channels_last leaves as NHWC)."""
+        spec = self.plan.spec.output
+        if spec.layout == "CHW" and spec.memory_format == "channels_last":
+            return out.permute(0, 2, 3, 1)
+        return out
 
     def _died(self, indices: torch.Tensor) -> PythonStageError:
         self.pool.broken()
@@ -220,6 +166,9 @@ class HybridRunner:
             "a Python stage worker process died (killed, or crashed in native code) with "
             f"samples {indices.tolist()} in flight; the next epoch starts a fresh pool"
         )
+
+    def decode_failure(self, data: np.ndarray) -> str | None:
+        return self.segment.decode_failure(data)
 
     def close(self) -> None:
         self.segment.close()

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import itertools
 import multiprocessing
-import pickle
-import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,9 +28,10 @@ import torch.multiprocessing  # registers the shared-memory pickler for tensors
 
 from ...ops.base import Args, Size
 from ...ops.python.op import PythonParams, stage_call
-from ...ops.python.stage import StageCall, StageFailure
+from ...ops.python.stage import StageCall, StageFailure, failure_record
 from ...plan import Plan, Step
-from ..dali.source import sample_rng
+from ...plan.draws import replay
+from ..fork import fork_guard
 from .tail import Tail
 
 #: A chunk's images after the DALI segment: one (n, H, W, C) tensor, or one HWC tensor each.
@@ -90,10 +88,8 @@ class WorkerProgram:
     def run_sample(
         self, epoch: int, index: int, image: np.ndarray, decoded: Size
     ) -> tuple[np.ndarray, list[Args]]:
-        rng = sample_rng(self.seed, epoch, index)
-        size = decoded
-        for step in self.steps[: self.split]:  # replay: the DALI segment drew these already
-            _, size = step.op.draw(step.params, size, rng)
+        # The DALI segment drew the first steps already: replay them to reach the same stream.
+        rng, size = replay(self.plan, decoded, self.seed, epoch, index, self.split)
         x: Any = image
         for step in self.steps[self.split : self.tail]:
             args, _ = step.op.draw(step.params, _size(x), rng)
@@ -131,16 +127,15 @@ class WorkerProgram:
             try:
                 image, tail_args = self.run_sample(epoch, index, images[k].numpy(), decoded[k])
             except StageFailure as failure:
-                tb = "".join(traceback.format_exception(failure.cause))
-                return ("error", failure.op, failure.index, _picklable(failure.cause), tb)
+                return ("error", *failure_record(failure))
             outs.append(image)
             tails.append(tail_args)
         if out is not None:
             try:
                 self.tail_runner.run([torch.from_numpy(o) for o in outs], tails, out)
             except Exception as exc:
-                tb = "".join(traceback.format_exception(exc))
-                return ("error", "the ops after the Python stage", None, _picklable(exc), tb)
+                tail_failure = StageFailure("the ops after the Python stage", None, exc)
+                return ("error", *failure_record(tail_failure))
             return ("ok", None, None)
         if outs and len({o.shape for o in outs}) == 1:
             # One tensor for the chunk, allocated in shared memory: its pickling copies nothing.
@@ -151,15 +146,6 @@ class WorkerProgram:
                 packed.numpy()[k] = image
             return ("ok", packed, tails)
         return ("ok", [torch.from_numpy(o) for o in outs], tails)
-
-
-def _picklable(exc: BaseException) -> BaseException:
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    exc.__traceback__ = None  # travels as text; frames do not pickle
-    return exc
 
 
 _PROGRAM: WorkerProgram | None = None
@@ -199,9 +185,7 @@ class StagePool:
             self._start()
 
     def _start(self) -> None:
-        gc.collect()
-        gc.freeze()  # a child never collects what the parent left behind (see module doc)
-        try:
+        with fork_guard():  # a child never collects what the parent left behind
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("fork"),
@@ -211,8 +195,6 @@ class StagePool:
             # The first submit forks every worker: do it now, not once DALI's threads run.
             for future in [self._executor.submit(_ready) for _ in range(self.workers)]:
                 future.result()
-        finally:
-            gc.unfreeze()
 
     def submit(
         self,

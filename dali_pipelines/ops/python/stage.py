@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import pickle
 import random
 import re
 import threading
@@ -71,6 +72,29 @@ class StageFailure(Exception):
         self.index = index
         self.cause = cause
         self.remote_tb = remote_tb
+
+    @classmethod
+    def from_record(cls, record: tuple[str, int | None, BaseException, str]) -> StageFailure:
+        """The failure a worker process sent as :func:`failure_record`."""
+        op, index, cause, tb = record
+        return cls(op, index, cause, remote_tb=tb)
+
+
+def failure_record(failure: StageFailure) -> tuple[str, int | None, BaseException, str]:
+    """``failure`` as picklable data for the trip from a worker process (frames travel as text:
+    they do not pickle)."""
+    tb = failure.remote_tb or "".join(traceback.format_exception(failure.cause))
+    return (failure.op, failure.index, picklable(failure.cause), tb)
+
+
+def picklable(exc: BaseException) -> BaseException:
+    """``exc`` itself when it survives pickling (its traceback dropped), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    exc.__traceback__ = None
+    return exc
 
 
 @contextlib.contextmanager

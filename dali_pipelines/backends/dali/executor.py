@@ -1,0 +1,140 @@
+"""The DALI executor: one pipeline fed by the batch source, outputs handed over without a copy.
+
+Our own loop over ``pipe.run()`` rather than DALIGenericIterator: the source decides where a run
+ends (StopIteration), a partial last batch is natural, and a failure can be mapped back to the
+samples of its iteration because the source remembers what each iteration carried.
+
+Outputs reach torch through DLPack, as DALIGenericIterator does with the dynamic executor: the
+torch tensor owns DALI's buffer, which DALI does not reuse while it lives, so a batch stays
+valid as long as the caller keeps it, and no copy is made. Outputs whose samples differ in
+shape come as per-sample tensors. After a failure a DALI pipeline is unusable: the executor
+drops it (collecting it at once when it holds ``python_function``, see :mod:`..fork`) and
+builds a fresh one on the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import DaliPipelinesError
+from ...ops.python.stage import take_parked
+from ...plan import Plan
+from ..assemble import Column, RawBatch
+from ..feed import SampleFeed
+from ..fork import release_cycles
+from ..runner import BatchFailure
+from .graph import GraphOptions, build_pipeline
+from .probe_decode import DecodeProbe, dali_reason
+from .source import BatchSource
+
+
+def to_torch(tensor_list: Any) -> Column:
+    """One DALI output batch as torch: one dense tensor, or one tensor per sample."""
+    if tensor_list.is_dense_tensor():
+        return torch.from_dlpack(tensor_list.as_tensor())
+    return [torch.from_dlpack(tensor_list[i]) for i in range(len(tensor_list))]
+
+
+class DaliExecutor:
+    """Runs the plan's DALI graph; ``run()`` yields :class:`RawBatch` es."""
+
+    def __init__(self, feed: SampleFeed, plan: Plan, options: GraphOptions):
+        self.feed = feed
+        self.plan = plan
+        self.options = options
+        self.source = BatchSource(feed, plan)
+        self._probe = DecodeProbe(plan.spec.decode.color)
+        self._pipe: Any = None
+        self._dirty = False  # a run was started and not drained
+        #: A graph holding python_function sits in a reference cycle: collect it when dropped.
+        self._cyclic = any(getattr(s.op, "wants_sample_index", False) for s in plan.steps)
+
+    def _pipeline(self) -> Any:
+        if self._pipe is None:
+            self._pipe = build_pipeline(self.plan, self.source, self.options)
+            self._pipe.build()
+        return self._pipe
+
+    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+        self._finish_run()
+        pipe = self._pipeline()
+        self.source.start(epoch, batches)
+        self._dirty = True
+        done = 0
+        while True:
+            try:
+                outputs = pipe.run()
+            except StopIteration:
+                self._dirty = False
+                pipe.reset()
+                return
+            except DaliPipelinesError:  # a guard raised naming the file (on_error="raise")
+                del pipe
+                self._discard()
+                raise
+            except RuntimeError as exc:
+                failure = self._failure(exc, done)
+                # Nothing may keep the dropped pipeline alive (DALI's frames in the
+                # traceback hold it): collected in a forked child, it would hang.
+                exc.__traceback__ = None
+                del pipe
+                self._discard()
+                raise failure from None
+            except BaseException:
+                del pipe
+                self._discard()
+                raise
+            yield self._raw(outputs)
+            done += 1
+
+    def _failure(self, exc: RuntimeError, done: int) -> Exception:
+        """A Python stage's failure (parked by its ``python_function``) or a decode failure."""
+        stage = take_parked(exc)
+        if stage is not None:
+            return stage
+        issued = self.source.issued.get(done)
+        candidates = [] if issued is None else [int(i) for i in issued]
+        return BatchFailure(done, candidates, dali_reason(exc))
+
+    def _raw(self, outputs: Any) -> RawBatch:
+        *data, indices = outputs
+        ids = torch.from_dlpack(indices.as_tensor()).reshape(-1)
+        return RawBatch(ids, [self._torch(out) for out in data])
+
+    def _torch(self, tensor_list: Any) -> Column:
+        if self.options.device == "gpu" and type(tensor_list).__name__ == "TensorListGPU":
+            # On the GPU: DLPack within the pipeline's device.
+            with torch.cuda.device(self.options.device_id or 0):
+                return to_torch(tensor_list)
+        return to_torch(tensor_list)
+
+    def decode_failure(self, data: np.ndarray) -> str | None:
+        return self._probe.failure(data)
+
+    def _finish_run(self) -> None:
+        """Drain a run the caller broke out of, so the next one starts clean."""
+        if not self._dirty or self._pipe is None:
+            return
+        self.source.stop()
+        try:
+            while True:
+                self._pipe.run()
+        except StopIteration:
+            self._pipe.reset()
+            self._dirty = False
+        except Exception:  # the abandoned batches failing does not matter: start afresh
+            self._discard()
+
+    def _discard(self) -> None:
+        self._pipe = None
+        self._dirty = False
+        if self._cyclic:
+            release_cycles()
+
+    def close(self) -> None:
+        self._discard()
+        self._probe.close()

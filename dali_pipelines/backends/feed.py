@@ -1,0 +1,131 @@
+"""One sample, ready for any executor: bytes read, guards applied, parameters drawn.
+
+Every executor starts from :meth:`SampleFeed.prepare`: the DALI source packs its results into
+argument inputs, the torch reference decodes the same bytes and applies the same draws, the
+split executor's DALI segment feeds from it too. So the ``max_pixels`` guard, unreadable and
+quarantined files, the PIL fallback substitution and the seed policy live here once.
+
+A sample that cannot be used comes back as a :class:`BadSample` (what, where, why); the caller
+hands it to :meth:`Recovery.bad`, which raises naming the file or records the skip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data.columns import BoundSource
+from ..data.probe import probe_header
+from ..ops.base import Size
+from ..plan import Plan
+from ..plan.draws import Drawn, draw_sample
+from ..plan.layout import transform_boxes
+from .recovery import Recovery, fallback_key
+
+_NO_BOXES = (np.zeros((0, 4), dtype=np.float32), np.zeros(0, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class BadSample:
+    index: int
+    column: int
+    path: str
+    reason: str
+    cause: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A usable sample: per image column its bytes, decoded size and draws; the passed data."""
+
+    index: int
+    encoded: list[np.ndarray]
+    sizes: list[Size]
+    drawn: list[Drawn]
+    labels: list[int]
+    features: list[np.ndarray]
+    #: Boxes already moved by the draws into output pixels, and their classes; or None.
+    boxes: tuple[np.ndarray, np.ndarray] | None
+
+
+class SampleFeed:
+    """``prepare(index, epoch)`` -> :class:`Prepared` or :class:`BadSample`."""
+
+    def __init__(
+        self,
+        bound: BoundSource,
+        plan: Plan,
+        seed: int,
+        recovery: Recovery,
+        max_pixels: int | None,
+    ):
+        self.bound = bound
+        self.plan = plan
+        self.seed = seed
+        self.recovery = recovery
+        self.max_pixels = max_pixels
+        self.columns = len(bound.images)
+
+    def prepare(self, index: int, epoch: int) -> Prepared | BadSample:
+        quarantined = self.recovery.quarantine.get(index)
+        if quarantined is not None:  # reported again every epoch, never decoded again
+            return BadSample(index, 0, self.bound.path(index), quarantined)
+        encoded: list[np.ndarray] = []
+        sizes: list[Size] = []
+        for column, read in enumerate(self.bound.images):
+            checked = self._column(index, column, read)
+            if isinstance(checked, BadSample):
+                return checked
+            encoded.append(checked[0])
+            sizes.append(checked[1])
+        return self._complete(index, epoch, encoded, sizes)
+
+    def placeholder(self, epoch: int, encoded: np.ndarray) -> Prepared:
+        """A stand-in sample (index -1) for a batch whose samples were all skipped: DALI cannot
+        run an empty batch. It draws like any sample; its row is dropped from the output."""
+        return self._complete(-1, epoch, [encoded] * self.columns, [(1, 1)] * self.columns)
+
+    def _complete(
+        self, index: int, epoch: int, encoded: list[np.ndarray], sizes: list[Size]
+    ) -> Prepared:
+        bound = self.bound
+        drawn = draw_sample(self.plan, sizes, self.seed, epoch, max(index, 0))
+        real = index >= 0
+        labels = [read(index) if real else -1 for read in bound.labels]
+        features = [
+            np.asarray(read(index), dtype=np.float32)
+            if real
+            else np.zeros(len(out.columns), dtype=np.float32)
+            for read, out in zip(bound.features, self.plan.layout.features)
+        ]
+        boxes = None
+        if bound.boxes is not None:
+            xyxy, classes = bound.boxes(index) if real else _NO_BOXES
+            moved = transform_boxes(self.plan, xyxy, drawn[self.plan.layout.box_image])
+            boxes = (moved, np.ascontiguousarray(classes, dtype=np.int64))
+        return Prepared(index, encoded, sizes, drawn, labels, features, boxes)
+
+    def _column(self, index: int, column: int, read: Any) -> tuple[np.ndarray, Size] | BadSample:
+        try:
+            data = read(index)
+        except OSError as exc:
+            return self._bad(index, column, f"cannot read the file: {exc}", exc)
+        if fallback_key(index, column) in self.recovery.fallback:
+            data = self.recovery.pnm(data)
+        try:
+            header = probe_header(data)
+        except Exception as exc:  # PIL raises many types; all mean "not an image we can read"
+            reason = "empty file" if len(data) == 0 else f"not a readable image: {exc}"
+            return self._bad(index, column, reason, exc)
+        if self.max_pixels is not None and header.pixels > self.max_pixels:
+            reason = (
+                f"too many pixels: {header.width}x{header.height} = {header.pixels} "
+                f"> max_pixels={self.max_pixels}"
+            )
+            return self._bad(index, column, reason, None)
+        return data, header.size
+
+    def _bad(self, index: int, column: int, reason: str, cause: BaseException | None) -> BadSample:
+        return BadSample(index, column, self.bound.path(index, column), reason, cause)

@@ -1,0 +1,174 @@
+"""The torch reference executor: PIL (or torchvision.io) decode + each op's torch implementation.
+
+It runs the very parameters DALI receives: every sample is prepared by the shared
+:class:`~..feed.SampleFeed` (same bytes, guards and :func:`~dali_pipelines.plan.draws.draw_sample`
+draws), decoded, and each step applies ``op.apply_torch(params, image, args)`` with the drawn
+args. Batches are therefore a pure function of (seed, epoch, index) whatever the worker count,
+and equal DALI's within each op's stated tolerance. torchvision's own transforms stay a test
+oracle (tests/ops), not the runtime.
+
+Parallelism is torch's ``DataLoader`` with persistent workers over a batch sampler whose
+batches the executor swaps per run; a bad sample or a Python stage failure comes back as data
+(workers re-raise exceptions by type, which loses the op and file), and the executor hands it
+to the guard or raises :class:`StageFailure` in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader as TorchDataLoader
+from torch.utils.data import Dataset
+
+from ...data.pil import decode_pil
+from ...ops.python.stage import StageFailure, failure_record
+from ...plan import Plan
+from ..assemble import RawBatch, emitted_hwc
+from ..feed import BadSample, Prepared, SampleFeed
+from ..fork import fork_guard
+from .sample import TorchChain
+
+#: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).
+Decoder = Literal["pil", "tvio"]
+#: Per delivered sample its columns; per unusable one a BadSample; a stage failure's record.
+Item = tuple[str, Any]
+
+
+class _Samples(Dataset[Item]):
+    def __init__(self, feed: SampleFeed, plan: Plan, decoder: Decoder):
+        self.feed = feed
+        self.plan = plan
+        self.decoder = decoder
+        self.color = plan.spec.decode.color
+        self.chain = TorchChain(plan, emitted_hwc(plan))
+
+    def __len__(self) -> int:
+        return len(self.feed.bound.dataset)
+
+    def __getitem__(self, key: tuple[int, int]) -> Item:
+        epoch, index = key
+        sample = self.feed.prepare(index, epoch)
+        if isinstance(sample, BadSample):
+            return ("bad", sample)
+        images = []
+        for column, data in enumerate(sample.encoded):
+            try:
+                images.append(self._decode(data))
+            except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
+                path = self.feed.bound.path(index, column)
+                reason = f"PIL: {type(exc).__name__}: {exc}"
+                return ("bad", BadSample(index, column, path, reason))
+        try:
+            out = [self.chain(image, sample.drawn[c].args, index) for c, image in enumerate(images)]
+        except StageFailure as failure:
+            return ("stage", failure_record(failure))
+        return ("ok", _columns(sample, out))
+
+    def _decode(self, data: np.ndarray) -> torch.Tensor:
+        if self.decoder == "pil":
+            image = np.asarray(decode_pil(data, self.color))
+            hwc = image[:, :, None] if image.ndim == 2 else image
+            return torch.from_numpy(hwc.copy()).permute(2, 0, 1)
+        from ...data.tvio import decode_tvio
+
+        return decode_tvio(data, self.color)
+
+
+def _columns(sample: Prepared, images: list[torch.Tensor]) -> tuple[Any, ...]:
+    parts: tuple[Any, ...] = (
+        *images,
+        *sample.labels,
+        *(torch.from_numpy(f) for f in sample.features),
+    )
+    if sample.boxes is not None:
+        parts += (torch.from_numpy(sample.boxes[0]), torch.from_numpy(sample.boxes[1]))
+    return (sample.index, parts)
+
+
+def _collate(items: list[Item]) -> list[Item]:
+    return items  # the executor sorts good from bad and the assembler stacks
+
+
+class _RunBatches:
+    """A batch sampler whose batches are swapped per run (persistent workers keep running)."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.batches: Sequence[np.ndarray] = ()
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for batch in self.batches:
+            yield [(self.epoch, int(i)) for i in batch]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class ReferenceExecutor:
+    def __init__(self, feed: SampleFeed, plan: Plan, *, num_workers: int, decoder: Decoder):
+        self.feed = feed
+        self.plan = plan
+        self._sampler = _RunBatches()
+        self._started = False
+        self._loader: TorchDataLoader[Any] | None = TorchDataLoader(
+            _Samples(feed, plan, decoder),
+            batch_sampler=self._sampler,
+            collate_fn=_collate,
+            num_workers=num_workers,
+            persistent_workers=num_workers > 0,
+        )
+
+    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+        assert self._loader is not None, "closed"
+        self._sampler.epoch, self._sampler.batches = epoch, batches
+        # Persistent workers fork on the first iter() only; later runs reuse them.
+        first = not self._started and self._loader.num_workers > 0
+        self._started = True
+        if first:
+            with fork_guard(freeze=False):
+                items = iter(self._loader)
+        else:
+            items = iter(self._loader)
+        for batch in items:
+            yield self._raw(epoch, batch)
+
+    def _raw(self, epoch: int, items: list[Item]) -> RawBatch:
+        good: list[tuple[Any, ...]] = []
+        indices: list[int] = []
+        for kind, payload in items:
+            if kind == "bad":
+                self.feed.recovery.bad(epoch, payload)
+            elif kind == "stage":
+                raise StageFailure.from_record(payload)
+            else:
+                indices.append(payload[0])
+                good.append(payload[1])
+        width = self._width()
+        columns: list[Any] = [[sample[k] for sample in good] for k in range(width)]
+        n_images = len(self.plan.layout.images)
+        n_labels = len(self.plan.layout.labels)
+        for k in range(n_images, n_images + n_labels):  # labels: one (N,) tensor
+            columns[k] = torch.tensor(columns[k], dtype=torch.int64)
+        return RawBatch(torch.tensor(indices, dtype=torch.int64), columns)
+
+    def _width(self) -> int:
+        layout = self.plan.layout
+        boxes = 2 if layout.boxes is not None else 0
+        return len(layout.images) + len(layout.labels) + len(layout.features) + boxes
+
+    def decode_failure(self, data: np.ndarray) -> str | None:
+        return self.feed.recovery.pil_reason(data)
+
+    def close(self) -> None:
+        # End the persistent workers now: left to the garbage collector, torch's iterator is
+        # often in a cycle and its workers linger until a collection far later.
+        if self._loader is None:
+            return
+        iterator = getattr(self._loader, "_iterator", None)
+        shutdown = getattr(iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+        self._loader = None

@@ -1,0 +1,155 @@
+"""The execution core: one runner protocol and the one epoch loop every executor runs under.
+
+An **executor** turns a run of batches (lists of sample indices) into :class:`RawBatch` es:
+DALI (``dali/executor.py``), DALI + Python stages in workers (``hybrid/executor.py``), the
+torch reference (``reference/executor.py``). It prepares samples with the shared
+:class:`~.feed.SampleFeed` (reads, guards, seed policy) and hands unusable ones to
+:meth:`Recovery.bad`. It owns nothing else.
+
+The **runner** owns the epoch: it slices the order at the resume position, leaves quarantined
+samples out (reporting them again), maps failures (a decode failure is recovered or raised
+naming the file; a Python stage failure raised naming op, sample and file), restarts the
+executor after a recoverable failure at the failed batch (order and draws are pure functions of
+(seed, epoch, index), so nothing else changes), and assembles every batch with the one
+:class:`~.assemble.Assembler`. A new executor passes tests/backends/test_conformance.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ..errors import DaliPipelinesError, SampleDecodeError
+from ..ops.python.stage import StageFailure, cause_of, stage_error
+from ..plan import Plan
+from .assemble import Assembler, RawBatch
+from .feed import BadSample, SampleFeed
+from .recovery import Recovery, fallback_key
+
+#: The layout's slot values in order, then the delivered sample indices.
+Batch = tuple[Any, ...]
+
+
+class BatchFailure(Exception):
+    """An executor could not finish a batch because a sample failed to decode.
+
+    ``done``: batches of this run delivered before it; ``candidates``: the failed batch's
+    samples; ``reason``: what the executor's engine said. After raising it the executor must be
+    usable again (a DALI executor rebuilds its pipeline on the next run).
+    """
+
+    def __init__(self, done: int, candidates: Sequence[int], reason: str):
+        super().__init__(reason)
+        self.done = done
+        self.candidates = list(candidates)
+        self.reason = reason
+
+
+class Executor(Protocol):
+    """What an executor offers the runner."""
+
+    feed: SampleFeed
+
+    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+        """Every batch of ``batches`` in order; may raise :class:`BatchFailure` or
+        :class:`StageFailure`. Abandoning the iterator must leave the executor reusable."""
+        ...
+
+    def decode_failure(self, data: np.ndarray) -> str | None:
+        """``None`` when the executor's decoder reads ``data``; otherwise why not."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Runner:
+    """``epoch(epoch, batches, start)`` yields the batches of one epoch from ``start``."""
+
+    def __init__(
+        self, executor: Executor, plan: Plan, recovery: Recovery, device: torch.device | None
+    ):
+        self.executor = executor
+        self.plan = plan
+        self.recovery = recovery
+        self.assemble = Assembler(plan, device)
+        self.bound = executor.feed.bound
+
+    def epoch(self, epoch: int, batches: Sequence[np.ndarray], start: int = 0) -> Iterator[Batch]:
+        position = start
+        while position < len(batches):
+            run = [self._unquarantined(batch, epoch) for batch in batches[position:]]
+            try:
+                for raw in self.executor.run(epoch, run):
+                    values, indices = self.assemble(raw)
+                    yield (*values, indices)
+                return
+            except BatchFailure as failure:
+                self._recover(failure, epoch)
+                position += failure.done  # re-run the failed batch, now recovered
+            except StageFailure as failure:
+                raise self._stage_error(failure) from cause_of(failure)
+
+    def _unquarantined(self, batch: np.ndarray, epoch: int) -> np.ndarray:
+        """Quarantined samples are reported again but never decoded again."""
+        quarantine = self.recovery.quarantine
+        if not quarantine:
+            return batch
+        keep = []
+        for raw in batch:
+            index = int(raw)
+            reason = quarantine.get(index)
+            if reason is None:
+                keep.append(index)
+            else:
+                self.recovery.skip(epoch, index, self.bound.path(index), reason)
+        return np.asarray(keep, dtype=np.int64)
+
+    def _stage_error(self, failure: StageFailure) -> DaliPipelinesError:
+        index = failure.index
+        path = self.bound.path(index) if index is not None and index >= 0 else None
+        return stage_error(failure, path)
+
+    def _recover(self, failure: BatchFailure, epoch: int) -> None:
+        """Find the samples the decoder failed on; raise, or record fallbacks/skips."""
+        culprits = [
+            bad
+            for index in failure.candidates
+            if index >= 0 and index not in self.recovery.quarantine
+            for bad in self._failures(index)
+        ]
+        if not culprits:
+            raise DaliPipelinesError(f"DALI pipeline failed: {failure.reason}") from failure
+        if self.recovery.on_error == "raise":
+            bad = culprits[0]
+            raise SampleDecodeError(
+                f"sample {bad.index} ({bad.path}): DALI cannot decode it: {bad.reason}",
+                path=bad.path,
+                index=bad.index,
+            ) from failure
+        for bad in culprits:
+            data = self.bound.images[bad.column](bad.index)
+            pil_failure = self.recovery.pil_reason(data)
+            if pil_failure is None:
+                self.recovery.fallback.add(fallback_key(bad.index, bad.column))
+                reason = f"DALI: {bad.reason}; decoded by PIL"
+                self.recovery.note_fallback(epoch, bad.index, bad.path, reason)
+            else:
+                reason = f"DALI: {bad.reason}; PIL: {pil_failure}"
+                self.recovery.skip(epoch, bad.index, bad.path, reason)
+
+    def _failures(self, index: int) -> list[BadSample]:
+        out = []
+        for column, read in enumerate(self.bound.images):
+            data = read(index)
+            if fallback_key(index, column) in self.recovery.fallback:
+                data = self.recovery.pnm(data)
+            why = self.executor.decode_failure(data)
+            if why is not None:
+                out.append(BadSample(index, column, self.bound.path(index, column), why))
+        return out
+
+    def close(self) -> None:
+        self.executor.close()

@@ -1,11 +1,16 @@
-"""The reference backend: the same spec as torchvision v2 transforms on PIL-decoded images.
+"""The reference backend: the spec's ops in torch, on the same per-sample draws as DALI.
 
-It is the parity oracle in tests and the baseline in benchmarks, so it does the work the way a
-torchvision user would: PIL decode in ``DataLoader`` workers, v2 transforms, default collate.
+Each op's ``apply_torch`` runs on PIL- (or torchvision.io-) decoded images in torch
+``DataLoader`` workers (:mod:`.executor`), with the arguments the seed policy draws for
+(seed, epoch, index) (:mod:`.sample`): the parity oracle in tests, the baseline in benchmarks,
+and the fallback where DALI is missing. It is deterministic and resumable, and equals DALI
+within each op's stated bound (``Op.bounds``, docs/operators.md). torchvision's own transforms
+are a test oracle only (:mod:`.oracle`).
 """
 
 from __future__ import annotations
 
-from .runner import ReferenceRunner, build_transform
+from .oracle import build_transform
+from .sample import ReferenceSample, SampleOutput, TorchChain
 
-__all__ = ["ReferenceRunner", "build_transform"]
+__all__ = ["ReferenceSample", "SampleOutput", "TorchChain", "build_transform"]

@@ -1,80 +1,134 @@
-"""The reference backend's per-sample work: torchvision v2 over every image column and the boxes.
+"""The reference backend's per-sample work: each op's torch implementation on the plan's draws.
 
-One image column runs the plan's ``Compose`` (boxes go in with it as ``BoundingBoxes``: v2
-moves them with the pixels). Several columns run step by step: a shared step replays the same
-torch random state for every column, which gives equal-sized columns the same parameters, as
-the DALI backend's shared draws do; a per-column step just runs on each column in turn.
+:class:`ReferenceSample` is a pure function of (seed, epoch, index) and the decoded pixels: it
+draws every step's arguments with :func:`~dali_pipelines.plan.draws.draw_sample` (the function
+the DALI source feeds DALI's argument inputs from, with the same decoded sizes), applies
+``op.apply_torch`` step by step to each image column, moves the boxes with
+:func:`~dali_pipelines.plan.layout.transform_boxes` and converts the result as the DALI graph's
+output step does. So the reference backend yields DALI's batches within each op's stated
+tolerance, whatever the worker count, and a resumed epoch equals the uninterrupted one. Nothing
+here draws from torch's (or any) global random state.
+
+torchvision's own transforms (``op.torchvision``) are not used here; they stay a test oracle
+(:mod:`.oracle`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ...ops._dali import torch_dtype
+from ...ops.base import Args
+from ...ops.python.op import PythonParams, stage_call
+from ...ops.python.stage import StageCall
 from ...plan import Plan
+from ...plan.draws import draw_sample
+from ...plan.layout import transform_boxes
+from ...plan.planner import Step
+from ..assemble import emitted_hwc
+
+#: DALI's output step (``crop_mirror_normalize``) multiplies by the float32 reciprocal of its
+#: ``std``: 1 / 255 for uint8 -> float (dividing differs in the last bit for some values), and
+#: 1 / float32(1 / 255) = 254.99998 for float -> uint8 (measured bitwise against DALI 2.4).
+_INV_255 = float(np.float32(1.0) / np.float32(255.0))
+_TIMES_255 = float(np.float32(1.0) / np.float32(1.0 / 255.0))
 
 
-def _transforms(plan: Plan) -> tuple[list[Any], list[bool]]:
-    """v2 transforms of the chain with ToImage first and the output dtype last, and whether
-    each one's random draws are shared by the image columns."""
-    from torchvision.transforms import v2
+@dataclass(frozen=True)
+class SampleOutput:
+    """One sample's images (one per column, as DALI's graph emits them) and moved boxes."""
 
-    transforms: list[Any] = [v2.ToImage()]
-    shared = [True]
-    transforms += [step.op.torchvision(step.params) for step in plan.steps]
-    shared += list(plan.layout.shared)
-    out = plan.spec.output.dtype
-    if out != plan.final.dtype:
-        # uint8 -> float scales to [0, 1]; float -> uint8 scales back; float -> float casts.
-        transforms.append(v2.ToDtype(torch_dtype(out), scale=True))
-        shared.append(True)
-    return transforms, shared
+    images: list[torch.Tensor]
+    #: (K, 4) xyxy float32 in output pixels, or ``None`` when the layout has no boxes.
+    boxes: np.ndarray | None
 
 
-def build_transform(plan: Plan) -> Any:
-    """The torchvision v2 ``Compose`` doing the plan's work, output dtype conversion included."""
-    from torchvision.transforms import v2
+class TorchChain:
+    """One image column through the plan's steps in torch, then DALI's output conversion.
 
-    return v2.Compose(_transforms(plan)[0])
+    ``chain(image, args, index)``: ``image`` is a decoded uint8 CHW tensor, ``args`` the
+    column's drawn arguments (one dict per step). The result is in the spec's dtype (float32
+    standing in for bfloat16, as DALI's does), HWC when ``hwc`` else CHW. A Python stage runs
+    exactly as in DALI's ``python_function`` (the same checks against the planned state); its
+    exception comes out as a :class:`~dali_pipelines.ops.python.stage.StageFailure` naming the
+    op and the sample, for the caller (who knows the file) to raise.
+    """
+
+    def __init__(self, plan: Plan, hwc: bool | None = None):
+        self.plan = plan
+        self.hwc = emitted_hwc(plan) if hwc is None else hwc
+        self.out_dtype = plan.spec.output.dtype
+        self.final_uint8 = plan.final.dtype == "uint8"
+        # Built on first use, in the process that runs it (a worker), once per step.
+        self._stages: dict[int, StageCall] = {}
+
+    def __call__(self, image: torch.Tensor, args: Sequence[Args], index: int) -> torch.Tensor:
+        for step, step_args in zip(self.plan.steps, args, strict=True):
+            if isinstance(step.params, PythonParams):
+                image = self._stage(step, image, step_args, index)
+            else:
+                image = step.op.apply_torch(step.params, image, step_args)
+        return self.emit(image.as_subclass(torch.Tensor))
+
+    def _stage(self, step: Step, image: torch.Tensor, args: Args, index: int) -> torch.Tensor:
+        stage = self._stages.get(step.index)
+        if stage is None:
+            assert isinstance(step.params, PythonParams)
+            stage = self._stages[step.index] = stage_call(step.params, step.state_in)
+        hwc = image.permute(1, 2, 0).contiguous().numpy()
+        return torch.from_numpy(stage.run(hwc, int(args["seed"]), index)).permute(2, 0, 1)
+
+    def emit(self, image: torch.Tensor) -> torch.Tensor:
+        """The last op's CHW output -> what DALI's output step emits (``graph._output``)."""
+        if self.out_dtype == "uint8":
+            if not self.final_uint8:  # float in [0, 1] -> uint8, rounded and saturated
+                scaled = _round_half_away(image.to(torch.float32).mul(_TIMES_255))
+                image = scaled.clamp_(0.0, 255.0).to(torch.uint8)
+        else:
+            image = image.to(torch.float32)
+            if self.final_uint8:  # torchvision's convention: a float image is in [0, 1]
+                image = image.mul(_INV_255)
+            if self.out_dtype == "float16":
+                image = image.to(torch.float16)
+        return image.permute(1, 2, 0).contiguous() if self.hwc else image.contiguous()
 
 
-class SampleTransform:
-    """Images (PIL, one per column) and optional boxes -> CHW tensors and transformed boxes."""
+def _round_half_away(x: torch.Tensor) -> torch.Tensor:
+    """DALI's float -> integer conversion rounds halves away from zero (``torch.round``: to
+    even). ``x - trunc(x)`` is exact in float, so ties are found exactly."""
+    whole = x.trunc()
+    tie = (x - whole).abs() == 0.5
+    return torch.where(tie, whole + x.sign(), x.round())
 
-    def __init__(self, plan: Plan):
-        self.compose = build_transform(plan)
-        self.steps, self.shared = _transforms(plan)
-        self.box_image = plan.layout.box_image
+
+class ReferenceSample:
+    """``ReferenceSample(plan, seed)(images, boxes, epoch, index)`` -> :class:`SampleOutput`.
+
+    ``images``: one decoded uint8 CHW tensor per image column of the plan's layout; ``boxes``:
+    (K, 4) xyxy in decoded pixels of the column the boxes follow, or ``None``. Draws follow the
+    layout's sharing rule (:func:`draw_sample`), images go through :class:`TorchChain`.
+    """
+
+    def __init__(self, plan: Plan, seed: int):
+        self.plan = plan
+        self.seed = seed
+        self.chain = TorchChain(plan)
 
     def __call__(
-        self, images: list[Any], boxes: np.ndarray | None = None
-    ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        wrapped = None
+        self,
+        images: Sequence[torch.Tensor],
+        boxes: np.ndarray | None,
+        epoch: int,
+        index: int,
+    ) -> SampleOutput:
+        sizes = [(int(image.shape[-2]), int(image.shape[-1])) for image in images]
+        drawn = draw_sample(self.plan, sizes, self.seed, epoch, index)
+        out = [self.chain(image, d.args, index) for image, d in zip(images, drawn, strict=True)]
+        moved = None
         if boxes is not None:
-            from torchvision import tv_tensors
-
-            height, width = images[self.box_image].height, images[self.box_image].width
-            wrapped = tv_tensors.BoundingBoxes(
-                torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                format="XYXY",
-                canvas_size=(height, width),
-            )
-        if len(images) == 1:
-            if wrapped is None:
-                return [self.compose(images[0])], None
-            image, moved = self.compose(images[0], wrapped)
-            return [image], moved
-        current: list[Any] = list(images)
-        for transform, shared in zip(self.steps, self.shared):
-            state = torch.get_rng_state() if shared else None
-            for column, image in enumerate(current):
-                if state is not None:
-                    torch.set_rng_state(state)
-                if column == self.box_image and wrapped is not None:
-                    current[column], wrapped = transform(image, wrapped)
-                else:
-                    current[column] = transform(image)
-        return current, wrapped
+            box_image = self.plan.layout.box_image
+            moved = transform_boxes(self.plan, np.asarray(boxes, np.float32), drawn[box_image])
+        return SampleOutput(out, moved)

@@ -186,13 +186,15 @@ def _width_of(ds: ImageFolder, index: int) -> int:
 
 
 def test_the_reference_backend_names_the_file_too(jpeg_folder: Path) -> None:
-    from dali_pipelines import load_spec
-    from dali_pipelines.backends.reference.runner import _PlanDataset
-    from dali_pipelines.plan import make_plan
-
     spec = {"ops": [{"op": "center_crop", "size": 24}, {"op": "python", "name": "test_fail"}]}
-    ds = ImageFolder(jpeg_folder)
-    # What each reference worker runs (in-process here: a failing worker takes 5 s to join).
-    items = _PlanDataset(ds, make_plan(load_spec(spec)), None)
-    with pytest.raises(PythonStageError, match=r"'test_fail' failed on sample 3 \(.*003\.jpg\)"):
-        items[3]
+    # The worker hands the failure back as data (no worker dies): the loader raises it here.
+    with (
+        DataLoader(ImageFolder(jpeg_folder), spec, batch_size=4, backend="reference") as loader,
+        pytest.raises(
+            PythonStageError, match=r"'test_fail' failed on sample 0 \(.*000\.jpg\)"
+        ) as info,
+    ):
+        _epoch(loader)
+    assert (info.value.op, info.value.index) == ("test_fail", 0)
+    assert info.value.path == ImageFolder(jpeg_folder).path(0)
+    assert isinstance(info.value.__cause__, ValueError)

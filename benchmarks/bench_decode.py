@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dali_pipelines import ImageFolder
-from dali_pipelines.backends.dali.availability import dali_available
+from dali_pipelines.availability import dali_available
 from dali_pipelines.data.pil import decode_pil
 
 IMAGES = 64

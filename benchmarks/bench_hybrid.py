@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dali_pipelines import DataLoader, ImageFolder, register_python_op, registered_python_ops
-from dali_pipelines.backends.dali.availability import dali_available
+from dali_pipelines.availability import dali_available
 from dali_pipelines.bench.runner import time_epoch
 
 THREADS = 2

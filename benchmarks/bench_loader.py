@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dali_pipelines import DataLoader, ImageFolder
-from dali_pipelines.backends.dali.availability import dali_available
+from dali_pipelines.availability import dali_available
 from dali_pipelines.bench.runner import time_epoch
 
 BATCH_SIZE = 64

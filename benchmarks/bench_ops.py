@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dali_pipelines import DataLoader, ImageFolder
-from dali_pipelines.backends.dali.availability import dali_available
+from dali_pipelines.availability import dali_available
 from dali_pipelines.bench.runner import time_epoch
 
 BATCH_SIZE = 64

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dali_pipelines.backends.dali.availability import cuda_available
+from dali_pipelines.availability import cuda_available
 
 
 def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

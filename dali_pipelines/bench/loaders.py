@@ -50,7 +50,7 @@ def register_loader(
 
 def resolved_device(device: str) -> str:
     """``auto`` is the GPU when CUDA is available, as the DataLoader decides it."""
-    from ..backends.dali.availability import cuda_available
+    from ..availability import cuda_available
 
     if device == "gpu" or (device == "auto" and cuda_available()):
         return "gpu"

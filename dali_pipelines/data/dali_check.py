@@ -64,7 +64,7 @@ class DaliDecodeCheck:
     libjpeg's fancy upsampling). ``check`` returns the failures only."""
 
     def __init__(self, threads: int = 1, batch_size: int = 32, quiet: bool = False):
-        from ..backends.dali.availability import require_dali
+        from ..availability import require_dali
 
         require_dali()
         self.threads = threads

@@ -154,7 +154,7 @@ def resolve_decoders(deep: bool, decoders: Iterable[str] | None) -> tuple[str, .
     if not deep:
         return ()
     if decoders is None:
-        from ..backends.dali.availability import dali_available
+        from ..availability import dali_available
 
         return ("pil", "dali") if dali_available() else ("pil",)
     chosen = tuple(dict.fromkeys(decoders))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import torch
 
-from ..backends.dali.availability import cuda_available, dali_import_error, require_dali
+from ..availability import cuda_available, dali_import_error, require_dali
 from ..backends.recovery import OnError, Recovery
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.columns import BoundSource, bind_source

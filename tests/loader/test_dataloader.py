@@ -188,7 +188,7 @@ def test_missing_dali(monkeypatch: pytest.MonkeyPatch, jpeg_folder: Path) -> Non
     with pytest.warns(RuntimeWarning, match="falling back to the reference backend"):
         loader = DataLoader(ImageFolder(jpeg_folder), FIXED, batch_size=4)
     assert loader.backend == "reference"
-    from dali_pipelines.backends.dali import availability
+    from dali_pipelines import availability
 
     monkeypatch.setattr(availability, "dali_import_error", lambda: "ImportError: no module nvidia")
     with pytest.raises(BackendUnavailableError, match="pip install nvidia-dali-cuda120"):

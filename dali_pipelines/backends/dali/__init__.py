@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .availability import dali_available, dali_import_error, require_dali
+from ...availability import dali_available, dali_import_error, require_dali
 
 __all__ = ["dali_available", "dali_import_error", "require_dali"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from ...errors import BackendUnavailableError
+from .errors import BackendUnavailableError
 
 INSTALL_HINT = (
     "install it with `pip install nvidia-dali-cuda120` (Linux x86_64/aarch64 only), or use "

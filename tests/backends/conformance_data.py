@@ -1,0 +1,277 @@
+"""Data and tables for the execution core's conformance suite (``test_conformance.py``).
+
+Every source kind is written from one list of encoded images, so sample ``i`` of every source is
+the same picture, and every source says which sample a delivered row was (its *identity*):
+
+* ImageFolder: one class folder per sample (``s000``, ``s001``, ...), the label is the identity;
+* Manifest (CSV): a feature column ``idx`` holding the sample index;
+* WebDataset (3 uneven local shards): the ``.cls`` member holds the sample index;
+* Coco: one box per image whose category is the image's own, so the box class is the identity.
+
+Bad files (a truncated JPEG, an empty file, garbage bytes) are appended after the good samples;
+``Source.bad`` holds their identities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tarfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dali_pipelines import register_python_op
+from tests.badfiles import BY_NAME
+from tests.conftest import smooth_image
+
+#: Samples per source (14: batches of 4 give 4, 4, 4, 2), sides of 40-64 px.
+NUM_SAMPLES = 14
+BATCH = 4
+SEED = 7
+WORLD = 3
+#: Bad files appended for the skip check: neither PIL nor DALI reads them.
+BAD_KINDS = ("truncated_mid_scan", "zero_bytes", "random_bytes")
+
+PYTHON_OP = "conformance_channel_noise"
+
+
+@register_python_op(PYTHON_OP)
+def channel_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A registered numpy op drawing from its per-sample generator (seed, epoch, index)."""
+    shift = rng.integers(-12, 13, size=image.shape[-1])
+    return np.clip(image.astype(np.int16) + shift, 0, 255).astype(np.uint8)
+
+
+RANDOM_OPS: list[dict[str, Any]] = [
+    {"op": "random_resized_crop", "size": [32, 32], "scale": [0.3, 1.0]},
+    {"op": "horizontal_flip", "p": 0.5},
+    {"op": "color_jitter", "brightness": 0.3, "contrast": 0.3, "saturation": 0.3},
+    {"op": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+]
+
+
+# -- executors --------------------------------------------------------------------------------
+
+
+#: Why a combination is refused by design (a regex of the DaliPipelinesError it must raise).
+CLASSIC_ONLY = r"expected the classic one image \+ label sample"
+BOXES_ALIGNED = r"expected an op that keeps boxes aligned .* got python"
+
+
+@dataclass(frozen=True)
+class Executor:
+    """One way of running a spec: the loader arguments and whether the spec gets a Python op.
+
+    ``refuses``: (source kind, error regex) for combinations refused by design: building the
+    loader must raise :class:`DaliPipelinesError` matching the regex instead of running.
+    """
+
+    name: str
+    loader: dict[str, Any]
+    python_op: bool = False
+    refuses: tuple[tuple[str, str], ...] = ()
+
+    def ops(self) -> list[dict[str, Any]]:
+        if not self.python_op:
+            return list(RANDOM_OPS)
+        # After the crop (small images), before the flip, jitter and normalize.
+        return [RANDOM_OPS[0], {"op": "python", "name": PYTHON_OP}, *RANDOM_OPS[1:]]
+
+    def refusal(self, kind: str) -> str | None:
+        return dict(self.refuses).get(kind)
+
+
+EXECUTORS: tuple[Executor, ...] = (
+    Executor("dali", {"backend": "dali"}),
+    Executor(
+        "dali-inline-python",
+        {"backend": "dali", "python_placement": "inline"},
+        python_op=True,
+        # A registered op cannot declare itself pixel-wise: the planner refuses it with boxes.
+        refuses=(("coco", BOXES_ALIGNED),),
+    ),
+    Executor(
+        "dali-worker-stages",
+        {"backend": "dali", "python_placement": "workers", "python_workers": 2},
+        python_op=True,
+        # Worker stages need the classic sample (docs/sources.md, Limits); with boxes the
+        # Python op is refused first, when the spec is planned.
+        refuses=(
+            ("manifest", CLASSIC_ONLY),
+            ("webdataset", CLASSIC_ONLY),
+            ("coco", f"{BOXES_ALIGNED}|{CLASSIC_ONLY}"),
+        ),
+    ),
+    Executor("reference-pil", {"backend": "reference"}),
+    Executor("reference-tvio", {"backend": "reference-tvio"}),
+)
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+
+def good_images(count: int = NUM_SAMPLES, seed: int = 0) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        height, width = (int(v) for v in rng.integers(40, 65, size=2))
+        buffer = io.BytesIO()
+        Image.fromarray(smooth_image(rng, height, width)).save(buffer, format="JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def bad_images() -> list[bytes]:
+    return [BY_NAME[name].make() for name in BAD_KINDS]
+
+
+@dataclass
+class Source:
+    """A written source: how to open it, the spec's ``source`` section, how to read identities."""
+
+    kind: str
+    open: Callable[[], Any]
+    section: dict[str, Any] | None
+    #: batch -> the identity (sample index) of each delivered row.
+    identities: Callable[[Sequence[Any]], list[int]]
+    size: int
+    #: Identities of the bad files appended after the good samples (empty without them).
+    bad: frozenset[int] = frozenset()
+
+    def spec(self, executor: Executor) -> dict[str, Any]:
+        spec: dict[str, Any] = {"ops": executor.ops()}
+        if self.section is not None:
+            spec["source"] = self.section
+        return spec
+
+
+def _ints(values: torch.Tensor) -> list[int]:
+    return [int(v) for v in values.reshape(-1).tolist()]
+
+
+def write_image_folder(root: Path, images: list[bytes], good: int) -> Source:
+    for i, data in enumerate(images):
+        folder = root / f"s{i:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "img.jpg").write_bytes(data)  # bad files keep the .jpg name too
+    from dali_pipelines import ImageFolder
+
+    def identities(batch: Sequence[Any]) -> list[int]:
+        return _ints(batch[1])  # one class per sample, sorted names: label == index
+
+    bad = frozenset(range(good, len(images)))
+    return Source("folder", lambda: ImageFolder(root), None, identities, len(images), bad)
+
+
+def write_manifest(root: Path, images: list[bytes], good: int) -> Source:
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    path = root / "manifest.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "idx", "score", "label"])
+        for i, data in enumerate(images):
+            (root / "img" / f"{i}.jpg").write_bytes(data)
+            writer.writerow([f"img/{i}.jpg", i, i * 0.25 - 1, ("cat", "dog", "eel")[i % 3]])
+    section = {
+        "outputs": [
+            {"kind": "image", "name": "image"},
+            {"kind": "features", "columns": ["idx", "score"]},
+            {"kind": "label"},
+        ]
+    }
+    from dali_pipelines import Manifest
+
+    def identities(batch: Sequence[Any]) -> list[int]:
+        return _ints(batch[1][:, 0])
+
+    bad = frozenset(range(good, len(images)))
+    return Source("manifest", lambda: Manifest(path), section, identities, len(images), bad)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_shards(root: Path, images: list[bytes], good: int) -> Source:
+    root.mkdir(parents=True, exist_ok=True)
+    n = len(images)
+    bounds = [0, n // 4, n // 4 + n // 3, n]  # three uneven shards
+    paths = []
+    for shard in range(3):
+        path = root / f"shard-{shard:03d}.tar"
+        with tarfile.open(path, "w") as tar:
+            for i in range(bounds[shard], bounds[shard + 1]):
+                _add(tar, f"s{i:05d}.jpg", images[i])
+                _add(tar, f"s{i:05d}.cls", str(i).encode())
+        paths.append(str(path))
+    section = {
+        "outputs": [
+            {"kind": "image", "name": "image", "column": "jpg"},
+            {"kind": "label", "column": "cls"},
+        ]
+    }
+    from dali_pipelines import WebDataset
+
+    def identities(batch: Sequence[Any]) -> list[int]:
+        return _ints(batch[1])
+
+    bad = frozenset(range(good, n))
+    return Source("webdataset", lambda: WebDataset(paths), section, identities, n, bad)
+
+
+def write_coco(root: Path, images: list[bytes], good: int) -> Source:
+    folder = root / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    entries, annotations = [], []
+    for i, data in enumerate(images):
+        name = f"im{i:03d}.jpg"
+        (folder / name).write_bytes(data)
+        image_id = 1000 - i  # ids sorted descending: the dataset order reverses the files
+        entries.append({"id": image_id, "file_name": name})
+        annotations.append(
+            {
+                "id": i,
+                "image_id": image_id,
+                "category_id": 500 - i,  # sorted category ids reverse too
+                "bbox": [4, 6, 20, 14],
+                "iscrowd": 0,
+            }
+        )
+    categories = [{"id": 500 - i, "name": f"c{i}"} for i in range(len(images))]
+    path = root / "instances.json"
+    path.write_text(
+        json.dumps({"images": entries, "annotations": annotations, "categories": categories})
+    )
+    section = {"outputs": [{"kind": "image", "name": "image"}, {"kind": "boxes"}]}
+    from dali_pipelines import Coco
+
+    n = len(images)
+
+    def identities(batch: Sequence[Any]) -> list[int]:
+        # Dataset order is by image id (descending files): dataset index d is file n-1-d, whose
+        # category (500 - (n-1-d)) is the d-th smallest id: the box class equals d.
+        classes = batch[2]
+        if classes.shape[0] == 0:  # every sample of the batch skipped
+            return []
+        assert classes.shape[1:] == (1,), classes.shape
+        return _ints(classes[:, 0])
+
+    bad = frozenset(n - 1 - i for i in range(good, n))  # file i is dataset index n - 1 - i
+    return Source("coco", lambda: Coco(path, folder), section, identities, n, bad)
+
+
+SOURCES: dict[str, Callable[[Path, list[bytes], int], Source]] = {
+    "folder": write_image_folder,
+    "manifest": write_manifest,
+    "webdataset": write_shards,
+    "coco": write_coco,
+}

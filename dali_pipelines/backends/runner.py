@@ -76,11 +76,14 @@ class Runner:
         self.recovery = recovery
         self.assemble = Assembler(plan, device)
         self.bound = executor.feed.bound
+        self._read_ahead = getattr(self.bound.dataset, "prepare_epoch", None)
 
     def epoch(self, epoch: int, batches: Sequence[np.ndarray], start: int = 0) -> Iterator[Batch]:
         position = start
         while position < len(batches):
             run = [self._unquarantined(batch, epoch) for batch in batches[position:]]
+            if self._read_ahead is not None:  # a Python source (EncodedDataset) reads ahead
+                self._read_ahead(run, 0)
             try:
                 for raw in self.executor.run(epoch, run):
                     values, indices = self.assemble(raw)

@@ -18,7 +18,6 @@ worker's traceback chained); a worker that dies is reported as soon as the pool 
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import multiprocessing
 import os
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError, PythonStageError
+from ..fork_guard import fork_guard
 from ..ops.python.stage import RemoteTraceback
 
 Item = tuple[np.ndarray, int, dict[str, Any]]
@@ -135,9 +135,7 @@ class EncodedDataset:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            gc.collect()
-            gc.freeze()  # see backends.hybrid.workers: a child must never collect a DALI pipeline
-            try:
+            with fork_guard():  # a child must never collect a DALI pipeline
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context("fork"),
@@ -145,8 +143,6 @@ class EncodedDataset:
                     initargs=(self.dataset,),
                 )
                 self._pool.submit(len, ()).result()  # fork now
-            finally:
-                gc.unfreeze()
         return self._pool
 
     # -- SampleSource --------------------------------------------------------------------------

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from ...errors import DaliPipelinesError
+from ...fork_guard import release_cycles
 from ...ops.python.stage import take_parked
 from ...plan import Plan
 from ..assemble import Column, RawBatch
 from ..feed import SampleFeed
-from ..fork import release_cycles
 from ..runner import BatchFailure
 from .graph import GraphOptions, build_pipeline
 from .probe_decode import DecodeProbe, dali_reason

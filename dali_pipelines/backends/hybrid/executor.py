@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ...errors import PythonStageError
+from ...fork_guard import fork_guard
 from ...ops.base import Args, Size
 from ...ops.python.stage import StageFailure
 from ...plan import Plan
@@ -32,7 +33,6 @@ from ..assemble import Column, RawBatch, keep_rows
 from ..dali.executor import DaliExecutor
 from ..dali.graph import GraphOptions
 from ..feed import BadSample, Prepared, SampleFeed
-from ..fork import fork_guard
 from .tail import Tail
 from .workers import Result, StagePool, WorkerProgram
 

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 import torch.multiprocessing  # registers the shared-memory pickler for tensors
 
+from ...fork_guard import fork_guard
 from ...ops.base import Args, Size
 from ...ops.python.op import PythonParams, stage_call
 from ...ops.python.stage import StageCall, StageFailure, failure_record
 from ...plan import Plan, Step
 from ...plan.draws import replay
-from ..fork import fork_guard
 from .tail import Tail
 
 #: A chunk's images after the DALI segment: one (n, H, W, C) tensor, or one HWC tensor each.

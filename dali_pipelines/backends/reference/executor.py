@@ -24,11 +24,11 @@ from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import Dataset
 
 from ...data.pil import decode_pil
+from ...fork_guard import fork_guard
 from ...ops.python.stage import StageFailure, failure_record
 from ...plan import Plan
 from ..assemble import RawBatch, emitted_hwc
 from ..feed import BadSample, Prepared, SampleFeed
-from ..fork import fork_guard
 from .sample import TorchChain
 
 #: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).

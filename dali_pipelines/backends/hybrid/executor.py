@@ -33,6 +33,7 @@ from ..assemble import Column, RawBatch, keep_rows
 from ..dali.executor import DaliExecutor
 from ..dali.graph import GraphOptions
 from ..feed import BadSample, Prepared, SampleFeed
+from ..runner import BatchFailure
 from .tail import Tail
 from .workers import Result, StagePool, WorkerProgram
 
@@ -89,6 +90,10 @@ class HybridExecutor:
         self.output_device = output_device
         self.depth = max(1, depth)
         program = WorkerProgram(plan, placement.split, placement.tail, feed.seed)
+        # The workers' torch ops use torchvision's functionals: imported once here, inherited
+        # by every fork (each worker importing them cost ~2.5 s on 2 cores).
+        import torchvision.transforms.v2.functional  # noqa: F401
+
         # Workers first: they fork before this loader's DALI threads exist.
         with fork_guard():
             self.pool = StagePool(program, workers)
@@ -105,10 +110,17 @@ class HybridExecutor:
     def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
         pending: deque[tuple[list[Future[Result]], Any, RawBatch]] = deque()
         try:
-            for raw in self.segment.run(epoch, batches):
-                pending.append(self._submit(epoch, raw))
-                if len(pending) > self.depth:
+            try:
+                for raw in self.segment.run(epoch, batches):
+                    pending.append(self._submit(epoch, raw))
+                    if len(pending) > self.depth:
+                        yield self._finish(*pending.popleft())
+            except BatchFailure:
+                # The failure counts the segment's batches: deliver those in flight first, so
+                # the runner re-runs from the right batch.
+                while pending:
                     yield self._finish(*pending.popleft())
+                raise
             while pending:
                 yield self._finish(*pending.popleft())
         finally:

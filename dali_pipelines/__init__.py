@@ -11,7 +11,9 @@ from .errors import (
     DaliPipelinesError,
     DataError,
     DatasetError,
+    LoaderConfigError,
     LoaderStateError,
+    MissingFilesError,
     PythonStageError,
     RegistryError,
     SampleDecodeError,
@@ -29,7 +31,7 @@ from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from .data import Coco, EncodedDataset, ImageFolder, Manifest, WebDataset
-    from .loader import DataLoader
+    from .loader import DataLoader, LoaderConfig
     from .translate.assess import Assessment, assess
     from .translate.torchvision import from_torchvision
 
@@ -39,6 +41,7 @@ __version__ = "0.1.0"
 # this package in every test session of every user who installed it, so these load on first use.
 _LAZY = {
     "DataLoader": ".loader",
+    "LoaderConfig": ".loader",
     "ImageFolder": ".data",
     "Manifest": ".data",
     "WebDataset": ".data",
@@ -71,8 +74,11 @@ __all__ = [
     "DatasetError",
     "EncodedDataset",
     "ImageFolder",
+    "LoaderConfig",
+    "LoaderConfigError",
     "LoaderStateError",
     "Manifest",
+    "MissingFilesError",
     "OutputRule",
     "PipelineSpec",
     "PythonOpInfo",

@@ -35,6 +35,13 @@ class DatasetError(DataError, ValueError):
     """A dataset root or manifest that cannot be read (missing folder, no images, bad rows)."""
 
 
+class MissingFilesError(DatasetError, FileNotFoundError):
+    """A dataset folder without the files it must hold: no root, no class folders, an empty class.
+
+    A ``FileNotFoundError`` too, as torchvision raises for the same folders.
+    """
+
+
 class SampleDecodeError(DataError, RuntimeError):
     """A sample that could not be decoded. ``path`` and ``index`` say which one."""
 
@@ -42,6 +49,10 @@ class SampleDecodeError(DataError, RuntimeError):
         super().__init__(message)
         self.path = path
         self.index = index
+
+
+class LoaderConfigError(DaliPipelinesError, ValueError):
+    """A DataLoader argument out of range or of the wrong type; the message names the argument."""
 
 
 class LoaderStateError(DaliPipelinesError, ValueError):

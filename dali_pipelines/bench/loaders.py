@@ -73,7 +73,7 @@ def _dataloader(backend: str, device: str | None = None) -> LoaderFactory:
             drop_last=config.drop_last,
             seed=config.seed,
             num_threads=config.threads,
-            device=device or config.device,  # type: ignore[arg-type]
+            device=device or config.device,
             backend=backend,  # type: ignore[arg-type]
         )
 

@@ -107,21 +107,30 @@ class EnvInfo(_Model):
 class BenchConfig(_Model):
     """What was asked for; enough to rerun the same measurement."""
 
-    mode: Literal["loader", "train"] = "loader"
-    spec: str = Field(description="strategy name or spec file as given")
-    batch_size: int
-    threads: int
-    reps: int
-    warmup: int
-    seed: int
-    device: str
+    mode: Literal["loader", "train"] = Field(
+        "loader",
+        description="loader: iterate and touch batches; train: a forward/backward step per batch",
+    )
+    spec: str = Field("imagenet_train", description="strategy name or spec file as given")
+    batch_size: int = Field(64, ge=1, description="batch size of every loader")
+    threads: int = Field(
+        2, ge=1, description="DALI threads, and DataLoader workers for the baselines"
+    )
+    reps: int = Field(5, ge=1, description="timed epochs per loader (the median is reported)")
+    warmup: int = Field(1, ge=0, description="untimed epochs per loader first")
+    seed: int = Field(0, ge=0, description="the loaders' seed (order and augmentations)")
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        "auto", description="auto: a GPU when CUDA is available"
+    )
     shuffle: bool = True
     drop_last: bool = False
     loaders: list[str] = Field(
         default_factory=lambda: [DALI_LOADER, BASELINE_LOADER, "reference-tvio"],
-        description="loaders to measure; dali and reference are always among them",
+        description="loaders to measure (dali and reference always; dali-cpu joins on a GPU)",
     )
-    model: str = Field(default="auto", description="train mode: tiny, resnet18, resnet50, auto")
+    model: Literal["auto", "tiny", "resnet18", "resnet50"] = Field(
+        "auto", description="train mode's model (auto: a tiny CNN on CPU, resnet18 on GPU)"
+    )
     sweep: dict[str, list[int]] = Field(
         default_factory=dict, description="parameter -> values, each varied alone"
     )

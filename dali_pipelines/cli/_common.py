@@ -8,8 +8,11 @@ Handlers import heavy libraries (torch, DALI) inside ``run`` so ``--help`` stays
 from __future__ import annotations
 
 import argparse
+import typing
 from collections.abc import Callable
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from rich.console import Console
 
 Handler = Callable[[argparse.Namespace], int]
@@ -59,3 +62,25 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
+
+
+def option_from_field(model: type[BaseModel], name: str, **overrides: Any) -> dict[str, Any]:
+    """``add_argument`` keywords for ``model``'s field ``name``: its default, help and choices.
+
+    ``name`` may be spelled as the flag (``--batch-size``: ``batch_size``). An int field bounded
+    by ``ge=1`` or ``ge=0`` parses with :func:`positive_int` or :func:`non_negative_int`;
+    ``overrides`` win. So an option and the config it fills cannot disagree on a default.
+    """
+    field = name.lstrip("-").replace("-", "_")
+    info = model.model_fields[field]
+    kwargs: dict[str, Any] = {"dest": field, "help": info.description}
+    if not info.is_required():
+        kwargs["default"] = info.get_default(call_default_factory=True)
+    annotation = info.annotation
+    if typing.get_origin(annotation) is Literal:
+        kwargs["choices"] = typing.get_args(annotation)
+    elif annotation is int:
+        lower = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
+        bounded: dict[object, Callable[[str], int]] = {1: positive_int, 0: non_negative_int}
+        kwargs["type"] = bounded.get(lower, int)
+    return kwargs | overrides

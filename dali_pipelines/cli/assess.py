@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from ._common import SubParsers, add_command, stdout
+from ._common import SubParsers, add_command, option_from_field, stdout
 
 
 def register(subparsers: SubParsers) -> None:
@@ -29,8 +30,14 @@ def register(subparsers: SubParsers) -> None:
         help="keep in Python every transform whose DALI op computes differently",
     )
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--python-placement", choices=("auto", "inline", "workers"), default="auto")
+    parser.add_argument("--python-placement", **_loader_option("python_placement"))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _loader_option(name: str) -> dict[str, Any]:
+    from ..loader.config import LoaderConfig
+
+    return option_from_field(LoaderConfig, name)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,8 +8,17 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import Any
 
-from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
+from ._common import (
+    SubParsers,
+    add_command,
+    non_negative_int,
+    option_from_field,
+    positive_int,
+    stderr,
+    stdout,
+)
 
 
 def register(subparsers: SubParsers) -> None:
@@ -39,49 +48,15 @@ def register(subparsers: SubParsers) -> None:
     data.add_argument(
         "--cache-dir", type=Path, default=Path(".cache"), help="where demo data is cached"
     )
+    # Defaults and help come from BenchConfig, the report's record of what was asked for.
     run_opts = parser.add_argument_group("measurement")
-    run_opts.add_argument(
-        "--spec", default="imagenet_train", metavar="NAME|FILE", help="strategy or spec file"
-    )
-    run_opts.add_argument("--batch-size", type=positive_int, default=64)
-    run_opts.add_argument(
-        "--threads",
-        type=positive_int,
-        default=2,
-        help="DALI threads, and DataLoader workers for the baseline",
-    )
-    run_opts.add_argument(
-        "--reps",
-        "--epochs",
-        dest="reps",
-        type=positive_int,
-        default=5,
-        help="timed epochs per loader (the median is reported)",
-    )
-    run_opts.add_argument(
-        "--warmup", type=non_negative_int, default=1, help="untimed epochs per loader first"
-    )
-    run_opts.add_argument("--seed", type=non_negative_int, default=0, help="loader seed")
-    run_opts.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    run_opts.add_argument(
-        "--mode",
-        choices=("loader", "train"),
-        default="loader",
-        help="loader: iterate and touch batches; train: a forward/backward step per batch",
-    )
-    run_opts.add_argument(
-        "--model",
-        choices=("auto", "tiny", "resnet18", "resnet50"),
-        default="auto",
-        help="train mode's model (auto: a tiny CNN on CPU, resnet18 on GPU)",
-    )
-    run_opts.add_argument(
-        "--loaders",
-        type=_names,
-        default=["dali", "reference", "reference-tvio"],
-        metavar="A,B,...",
-        help="loaders to measure (dali and reference always; dali-cpu joins on a GPU)",
-    )
+    run_opts.add_argument("--spec", **_from_config("spec", metavar="NAME|FILE"))
+    for flag in ("--batch-size", "--threads"):
+        run_opts.add_argument(flag, **_from_config(flag))
+    run_opts.add_argument("--reps", "--epochs", **_from_config("reps"))
+    for flag in ("--warmup", "--seed", "--device", "--mode", "--model"):
+        run_opts.add_argument(flag, **_from_config(flag))
+    run_opts.add_argument("--loaders", **_from_config("loaders", type=_names, metavar="A,B,..."))
     run_opts.add_argument(
         "--sweep",
         nargs="+",
@@ -104,6 +79,12 @@ def register(subparsers: SubParsers) -> None:
         metavar="SPEEDUP",
         help="exit 1 when DALI / PIL baseline is below SPEEDUP (for CI)",
     )
+
+
+def _from_config(flag: str, **overrides: Any) -> dict[str, Any]:
+    from ..bench.report import BenchConfig
+
+    return option_from_field(BenchConfig, flag, **overrides)
 
 
 def _names(text: str) -> list[str]:
@@ -133,19 +114,8 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"error: --classes: expected at most --n ({args.n}), got {args.classes}")
         return 2
     try:
-        config = BenchConfig(
-            mode=args.mode,
-            spec=str(args.spec),
-            batch_size=args.batch_size,
-            threads=args.threads,
-            reps=args.reps,
-            warmup=args.warmup,
-            seed=args.seed,
-            device=args.device,
-            loaders=args.loaders,
-            model=args.model,
-            sweep=parse_sweep(args.sweep),
-        )
+        given = {k: getattr(args, k) for k in BenchConfig.model_fields if hasattr(args, k)}
+        config = BenchConfig(**(given | {"sweep": parse_sweep(args.sweep)}))
         loader_names(config)
     except ValueError as exc:  # bad --sweep or --loaders: a usage error, before any work
         err.print(f"error: {exc}")

@@ -1,65 +1,81 @@
-"""``ImageFolder``: root/class_x/xxx.jpg, with torchvision's class indices and sample order."""
+"""Class-folder datasets: our ``ImageFolder``; torchvision's ``DatasetFolder`` as a source.
+
+``ImageFolder`` indexes root/class_x/xxx.jpg exactly as ``torchvision.datasets.ImageFolder``
+does (class indices, sample order, errors for empty folders). A torchvision ``DatasetFolder``
+(``ImageFolder`` included) passed to the loader is read through :class:`TorchvisionFolder`:
+its ``samples`` and ``classes`` as they are, its ``transform`` translated by the loader.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, LoaderConfigError, MissingFilesError
+from .source import SampleSource
 
 # torchvision's list, so the same root yields the same samples.
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-class ImageFolder:
-    """A folder of class sub-folders, indexed exactly as ``torchvision.datasets.ImageFolder``.
+class FolderSamples:
+    """(path, class index) samples with torchvision's attributes, read as encoded files.
 
-    Classes are the sorted sub-folder names; samples are walked in sorted order per class, so
-    ``samples``, ``targets`` and ``class_to_idx`` equal torchvision's for the same root.
-    ``transform`` (a torchvision transform) is kept for the drop-in path; the loader translates
-    it, and ``__getitem__`` applies it like torchvision does.
+    ``transform`` is kept for the drop-in path (the loader translates it; ``__getitem__``
+    applies it as torchvision does). ``target_transform`` is applied once per sample here, at
+    construction: it must map a class index to a class index (``label`` returns the result,
+    ``targets`` keep torchvision's untransformed values).
     """
 
     def __init__(
         self,
         root: str | os.PathLike[str],
+        samples: Sequence[tuple[str, int]],
+        classes: Sequence[str],
         transform: Callable[[Any], Any] | None = None,
-        extensions: tuple[str, ...] = IMG_EXTENSIONS,
+        target_transform: Callable[[Any], Any] | None = None,
     ):
+        for name, value in (("transform", transform), ("target_transform", target_transform)):
+            if value is not None and not callable(value):
+                raise DatasetError(f"{name}: expected a callable, got {value!r}")
         self.root = Path(root)
         self.transform = transform
-        if not self.root.is_dir():
-            raise DatasetError(f"ImageFolder.root: expected a directory, got {str(self.root)!r}")
-        self.classes = sorted(e.name for e in os.scandir(self.root) if e.is_dir())
-        if not self.classes:
-            raise DatasetError(f"ImageFolder.root: expected class sub-folders in {self.root}")
+        self.target_transform = target_transform
+        self.classes = list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
-        lowered = tuple(e.lower() for e in extensions)
-        samples: list[tuple[str, int]] = []
-        for name in self.classes:
-            for dirpath, _, fnames in sorted(os.walk(self.root / name, followlinks=True)):
-                for fname in sorted(fnames):
-                    if fname.lower().endswith(lowered):
-                        samples.append((os.path.join(dirpath, fname), self.class_to_idx[name]))
-        if not samples:
+        self.samples = list(samples)
+        self.targets = [target for _, target in self.samples]
+        self._labels = self.targets
+        if target_transform is not None:
+            self._labels = [self._class_index(i, target_transform) for i in range(len(self))]
+
+    def _class_index(self, index: int, target_transform: Callable[[Any], Any]) -> int:
+        path, target = self.samples[index]
+        value = target_transform(target)
+        try:
+            label = None if isinstance(value, bool) else operator.index(value)
+        except TypeError:
+            label = None
+        if label is None or not 0 <= label < len(self.classes):
             raise DatasetError(
-                f"ImageFolder.root: expected files ending in {', '.join(extensions)} "
-                f"under {self.root}, found none"
+                f"target_transform: expected a class index in [0, {len(self.classes)}) for "
+                f"sample {index} ({path}), got {value!r}"
             )
-        self.samples = samples
-        self.targets = [label for _, label in samples]
+        return label
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __repr__(self) -> str:
         root = str(self.root)
-        return f"ImageFolder(root={root!r}, samples={len(self)}, classes={len(self.classes)})"
+        name = type(self).__name__
+        return f"{name}(root={root!r}, samples={len(self)}, classes={len(self.classes)})"
 
     # -- SampleSource --------------------------------------------------------------------------
     def read_bytes(self, index: int) -> np.ndarray:
@@ -68,14 +84,14 @@ class ImageFolder:
             return np.frombuffer(handle.read(), dtype=np.uint8)
 
     def label(self, index: int) -> int:
-        return self.samples[index][1]
+        return self._labels[index]
 
     def path(self, index: int) -> str:
         return self.samples[index][0]
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
-        for path, label in self.samples:
+        for path, label in zip((p for p, _ in self.samples), self._labels):
             digest.update(f"{os.path.relpath(path, self.root)}\0{label}\n".encode())
         return digest.hexdigest()[:16]
 
@@ -87,4 +103,103 @@ class ImageFolder:
         image = load_pil(self.samples[index][0], "rgb")
         if self.transform is not None:
             image = self.transform(image)
-        return image, self.samples[index][1]
+        return image, self._labels[index]
+
+
+class ImageFolder(FolderSamples):
+    """A folder of class sub-folders, indexed exactly as ``torchvision.datasets.ImageFolder``.
+
+    Classes are the sorted sub-folder names; samples are walked in sorted order per class, so
+    ``samples``, ``targets`` and ``class_to_idx`` equal torchvision's for the same root. Like
+    torchvision, a missing root, a root without class folders and (unless ``allow_empty``) a
+    class folder without images raise :class:`~dali_pipelines.errors.MissingFilesError` (a
+    ``FileNotFoundError``) naming the folder.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[[Any], Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        *,
+        extensions: tuple[str, ...] = IMG_EXTENSIONS,
+        allow_empty: bool = False,
+    ):
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise MissingFilesError(f"ImageFolder.root: expected a directory, got {str(root)!r}")
+        classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+        if not classes:
+            raise MissingFilesError(
+                f"ImageFolder.root: expected class sub-folders in {root}, found none"
+            )
+        lowered = tuple(e.lower() for e in extensions)
+        samples: list[tuple[str, int]] = []
+        empty = []
+        for index, name in enumerate(classes):
+            count = len(samples)
+            for dirpath, _, fnames in sorted(os.walk(root / name, followlinks=True)):
+                for fname in sorted(fnames):
+                    if fname.lower().endswith(lowered):
+                        samples.append((os.path.join(dirpath, fname), index))
+            if len(samples) == count:
+                empty.append(str(root / name))
+        if empty and (not allow_empty or not samples):
+            raise MissingFilesError(
+                f"ImageFolder: expected files ending in {', '.join(extensions)} in every class "
+                f"folder, found none in {', '.join(empty)}"
+                + (" (allow_empty=True keeps empty classes)" if samples else "")
+            )
+        super().__init__(root, samples, classes, transform, target_transform)
+
+
+class TorchvisionFolder(FolderSamples):
+    """A ``torchvision.datasets.DatasetFolder`` (or ``ImageFolder``) as the loader's source.
+
+    Its ``samples``, ``classes`` and ``transform`` are used as they are; its files are read as
+    encoded bytes and decoded by the loader, so its ``loader`` must be torchvision's image
+    loader and ``__getitem__`` torchvision's own (anything else: :class:`EncodedDataset`).
+    ``target_transform`` is applied once per sample (see :class:`FolderSamples`).
+    """
+
+    def __init__(self, dataset: Any):
+        from torchvision.datasets import folder
+
+        name = type(dataset).__name__
+        standard = (folder.default_loader, folder.pil_loader, folder.accimage_loader)
+        loader = getattr(dataset, "loader", None)
+        if loader not in standard:
+            raise LoaderConfigError(
+                f"dataset.loader: expected torchvision's default_loader (files the loader "
+                f"decodes), got {loader!r}; wrap a dataset returning encoded bytes in "
+                "EncodedDataset"
+            )
+        if type(dataset).__getitem__ is not folder.DatasetFolder.__getitem__:
+            raise LoaderConfigError(
+                f"dataset: expected torchvision's DatasetFolder.__getitem__, got {name} "
+                "overriding it; wrap a dataset returning encoded bytes in EncodedDataset"
+            )
+        self.dataset = dataset
+        super().__init__(
+            dataset.root,
+            dataset.samples,
+            dataset.classes,
+            dataset.transform,
+            dataset.target_transform,
+        )
+        self.class_to_idx = dict(dataset.class_to_idx)  # a find_classes override may differ
+
+
+def as_sample_source(dataset: Any) -> SampleSource:
+    """What the loader reads: ``dataset`` itself, or a torchvision folder as a source."""
+    if isinstance(dataset, SampleSource):
+        return dataset
+    import torchvision.datasets
+
+    if isinstance(dataset, torchvision.datasets.DatasetFolder):
+        return TorchvisionFolder(dataset)
+    raise LoaderConfigError(
+        "dataset: expected an ImageFolder, Manifest, WebDataset, Coco, EncodedDataset, a "
+        f"torchvision DatasetFolder or another SampleSource, got {type(dataset).__name__} "
+        "(a torch Dataset returning encoded image bytes: EncodedDataset(dataset))"
+    )

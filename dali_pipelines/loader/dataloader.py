@@ -2,53 +2,39 @@
 
 The loader owns the sample order (:mod:`.order`), so len, drop_last, shuffle with set_epoch,
 sharding and resume behave like torch's DataLoader + DistributedSampler whichever backend runs.
+Its arguments are validated first, as one :class:`~.config.LoaderConfig`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from ..availability import cuda_available, dali_import_error, require_dali
 from ..backends.recovery import OnError, Recovery
+from ..backends.runner import Runner
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
 from ..data.columns import BoundSource, bind_source
+from ..data.folder import as_sample_source
 from ..data.source import SampleSource
-from ..errors import DaliPipelinesError, LoaderStateError
+from ..errors import DaliPipelinesError, LoaderConfigError
 from ..plan import Plan, make_plan
 from ..plan.placement import Placement, PythonPlacement, place
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
+from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure, default_seed
 from .distributed import resolve_placement
 from .order import EpochOrder
+from .runners import RunSettings, make_runner
+from .state import STATE_VERSION, Sampler, check_state, make_state
 from .stats import LoaderStats
-from .torch_args import torch_arguments
 
-STATE_VERSION = 1
-#: PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images fail before decode.
-DEFAULT_MAX_PIXELS = 89_478_485
-#: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
-Backend = Literal["auto", "dali", "reference", "reference-tvio"]
-Device = Literal["auto", "cpu", "gpu"]
-
-
-class _Sampler:
-    """``loader.sampler``: what Lightning and timm call ``set_epoch`` on."""
-
-    def __init__(self, loader: DataLoader):
-        self._loader = loader
-
-    def set_epoch(self, epoch: int) -> None:
-        self._loader.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return self._loader._order.samples_per_rank
+__all__ = ["DEFAULT_MAX_PIXELS", "STATE_VERSION", "Backend", "DataLoader"]
 
 
 class DataLoader:
@@ -56,36 +42,44 @@ class DataLoader:
 
     ``images`` follow the spec's output (layout, dtype, memory format); ``labels`` are int64 of
     shape (N,). ``seed`` fixes both the order and every augmentation: batches are a pure function
-    of (seed, epoch, world size), whatever the thread count.
+    of (seed, epoch, world size), whatever the thread count. Without a seed one is drawn from
+    torch's default generator, as torch's ``RandomSampler`` does (``torch.manual_seed`` makes
+    runs reproducible); on several ranks it is 0, ``DistributedSampler``'s default.
 
     A spec with a ``source`` section (a ``Manifest``, ``WebDataset`` or ``Coco`` dataset) yields
     a tuple of its outputs in declared order instead: several images, features, labels, boxes;
     ``as_dict=True`` gives a dict by output name (docs/sources.md).
 
-    torch's argument names work too (``DataLoader(dataset, 64, num_workers=4, ...)``): without a
-    spec, the dataset's torchvision ``transform`` is translated (``from_torchvision``); see
-    :mod:`dali_pipelines.loader.torch_args` for what each torch argument maps to. Python stages
-    run inline or in ``python_workers`` processes (default: ``num_workers``, else
-    ``num_threads``) as ``python_placement`` decides (docs/hybrid.md).
+    torch's argument names work too (``DataLoader(dataset, 64, num_workers=4, ...)``), and a
+    torchvision ``ImageFolder``/``DatasetFolder`` is read as it is: without a spec, the
+    dataset's torchvision ``transform`` is translated (``from_torchvision``); see
+    :mod:`dali_pipelines.loader.torch_args` for what each torch argument maps to. ``device``
+    takes torch's spellings (``"cuda"``, ``"cuda:1"``, a ``torch.device``). Python stages run
+    inline or in ``python_workers`` processes (default: ``num_workers``, else ``num_threads``)
+    as ``python_placement`` decides (docs/hybrid.md).
     """
+
+    _runner: Runner | None
+    # (epoch, batches delivered) of the epoch being iterated; None between epochs.
+    _active: tuple[int, int] | None
 
     def __init__(
         self,
-        dataset: SampleSource,
+        dataset: SampleSource | Any,
         spec: SpecLike | int | None = None,
         *,
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
-        seed: int = 0,
+        seed: int | None = None,
         num_threads: int | None = None,
-        device: Device = "auto",
+        device: str | int | torch.device = "auto",
         backend: Backend = "auto",
         pin_memory: bool = False,
         rank: int | None = None,
         world_size: int | None = None,
         even_batches: bool = True,
-        prefetch_queue_depth: int = 2,
+        prefetch_queue_depth: int | None = None,
         check: CheckMode = "first",
         on_error: OnError = "raise",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -98,80 +92,112 @@ class DataLoader:
         as_dict: bool = False,
         **torch_kwargs: Any,
     ):
-        if isinstance(spec, int):  # torch's positional batch size: DataLoader(ds, 64)
-            batch_size, spec = int(spec), None
-        targs = torch_arguments(
-            num_workers=num_workers,
-            prefetch_factor=prefetch_factor,
-            persistent_workers=persistent_workers,
-            other=torch_kwargs,
-        )
-        seed = targs.seed if targs.seed is not None else seed
-        num_threads = num_threads if num_threads is not None else targs.num_threads
-        prefetch_queue_depth = targs.prefetch_queue_depth or prefetch_queue_depth
-        if spec is None:
-            from ..translate.torchvision import spec_from_dataset
-
-            spec = spec_from_dataset(dataset)
-        self.dataset = dataset
-        self.spec: PipelineSpec = load_spec(spec)
-        if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
-            from .batch_ops import with_batch_ops
-
-            self.spec = with_batch_ops(self.spec, batch_ops)
+        c, spec = configure(locals())
+        self._adopt(c)
+        self.dataset: SampleSource = as_sample_source(dataset)
+        self.spec: PipelineSpec = _load_spec(self.dataset, spec, c.batch_ops)
         self.plan: Plan = make_plan(self.spec)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.seed = seed
-        self.num_threads = num_threads if num_threads is not None else min(4, os.cpu_count() or 1)
-        self.placement = resolve_placement(rank, world_size)
+        self.placement = resolve_placement(c.rank, c.world_size)
+        self.seed: int = default_seed(self.placement.world_size) if c.seed is None else c.seed
         self._order = EpochOrder(
-            num_samples_total=len(dataset),
-            batch_size=batch_size,
-            shuffle=shuffle,
-            drop_last=drop_last,
-            seed=seed,
-            rank=self.placement.rank,
-            world_size=self.placement.world_size,
-            even_batches=even_batches,
-        )
-        self.backend, self.device = self._choose(backend, device)
+            len(self.dataset), c.batch_size, c.shuffle, c.drop_last, self.seed,
+            self.placement.rank, self.placement.world_size, c.even_batches,
+        )  # fmt: skip
+        self.backend, self.device = self._choose(c.backend, c.device)
+        #: The CUDA device index batches arrive on (None on the CPU).
+        self.device_index = self._gpu_index(c.device_index)
         #: Where each op runs (DALI, Python inline or in workers, torch batch): see ``assess``.
-        self.ops_placement: Placement = place(self.plan, self.device, python_placement)
-        self.python_workers = (
-            python_workers
-            if python_workers is not None
-            else targs.python_workers
-            if targs.python_workers is not None
-            else self.num_threads
-        )
-        self.pin_memory = pin_memory and self._pin_ok(pin_memory)
-        self.prefetch_queue_depth = prefetch_queue_depth
-        self._runner: Any = None
-        self._epoch = 0
-        self._resume_batch = 0
-        # (epoch, batches delivered) of the epoch being iterated; None between epochs.
-        self._active: tuple[int, int] | None = None
-        self.sampler = _Sampler(self)
-        self._check_output_fixed()
-        layout = self.plan.layout
+        self.ops_placement: Placement = place(self.plan, self.device, c.python_placement)
+        self.pin_memory = c.pin_memory and self._pin_ok(c.pin_memory)
+        self._runner, self._epoch, self._resume_batch, self._active = None, 0, 0, None
+        self.sampler = Sampler(self)
+        self._check_layout()
+        #: The dataset's readers for the spec's source (a manifest's cells are checked here).
+        self.bound: BoundSource = bind_source(self.dataset, self.plan.layout)
+        self._make_contract(c.check)
+        self._recovery = Recovery(on_error=c.on_error, color=self.spec.decode.color)
+        #: How long the training loop waited on this loader per batch (the stall statistic).
+        self.stats = LoaderStats()
+
+    # -- configuration -----------------------------------------------------------------------
+    def _adopt(self, config: LoaderConfig) -> None:
+        #: Every argument validated, torch's names mapped to ours (``seed`` None: drawn).
+        self.config = c = config
+        self.batch_size, self.shuffle, self.drop_last = c.batch_size, c.shuffle, c.drop_last
+        self.num_threads, self.python_workers = c.num_threads, c.python_workers
+        self.prefetch_queue_depth, self.max_pixels = c.prefetch_queue_depth, c.max_pixels
+        self.on_error: OnError = c.on_error
+        #: Batches are tuples in the layout's order, or dicts by output name with ``as_dict``.
+        self.as_dict = c.as_dict
+
+    def _choose(self, backend: Backend, device: str) -> tuple[str, str]:
+        """(backend, "cpu" or "gpu") for the config's backend and normalized device."""
+        kind = device.split(":")[0]
+        if kind == "gpu" and not cuda_available():
+            raise LoaderConfigError(f"device: expected a CUDA device for {device!r}, found none")
+        resolved_device = "gpu" if kind == "gpu" or (kind == "auto" and cuda_available()) else "cpu"
+        if backend == "dali":
+            require_dali()
+        elif backend == "auto":
+            reason = dali_import_error()
+            if reason is not None:
+                warnings.warn(
+                    f"DALI cannot be imported ({reason}); falling back to the reference "
+                    "backend (each op in torch on the same per-sample draws: deterministic and "
+                    "resumable, the same batches as DALI within each op's tolerance, see "
+                    "docs/operators.md; slower). Install nvidia-dali-cuda120 for DALI.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                backend = "reference"
+            else:
+                backend = "dali"
+        return backend, resolved_device
+
+    def _gpu_index(self, index: int | None) -> int | None:
+        """``gpu:N``'s N, else the local rank's GPU (torchrun's LOCAL_RANK); None on the CPU."""
+        if self.device != "gpu":
+            return None
+        if index is None:
+            return self.placement.local_rank
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise LoaderConfigError(
+                f"device: expected a CUDA device index < {count}, got {self.config.device!r}"
+            )
+        return index
+
+    def _pin_ok(self, pin_memory: bool) -> bool:
+        if pin_memory and not cuda_available():
+            warnings.warn(
+                "pin_memory=True but no CUDA device is available: pinned memory is not used "
+                "(the same as torch's DataLoader)",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
+
+    def _check_layout(self) -> None:
+        out, layout = self.plan.output, self.plan.layout
+        # A source section declares how varying sizes batch (pad or list); the classic cannot.
+        if out.fixed_size is None and self.batch_size > 1 and layout.classic:
+            raise DaliPipelinesError(
+                "spec.ops: expected a chain ending in a fixed size (a crop or a (h, w) resize) "
+                "to batch images, got a size that varies per sample"
+            )
         if not layout.classic and (self.ops_placement.mode == "workers" or self.spec.batch_ops):
             raise DaliPipelinesError(
                 "spec.source: expected the classic one image + label sample with Python stages "
                 "in worker processes or batch_ops, got outputs "
                 f"{', '.join(layout.names)} (use python_placement='inline')"
             )
-        #: The dataset's readers for the spec's source (a manifest's cells are checked here).
-        self.bound: BoundSource = bind_source(dataset, layout)
-        #: Batches are tuples in the layout's order, or dicts by output name with ``as_dict``.
-        self.as_dict = as_dict
+
+    def _make_contract(self, check: CheckMode) -> None:
         num_classes = self.bound.num_classes
         #: What every batch is: inferred from the spec before the first batch runs.
         self.contract: BatchContract = infer_contract(
-            self.spec,
-            device="cuda" if self.device == "gpu" else "cpu",
-            num_classes=num_classes,
+            self.spec, device="cuda" if self.device == "gpu" else "cpu", num_classes=num_classes
         )
         self._batch_ops: Any = None
         if self.spec.batch_ops:  # labels become soft: the contract says so before any batch
@@ -186,127 +212,27 @@ class DataLoader:
                 num_classes=num_classes,
             )
         self._checker = ContractChecker(self.contract, check=check)
-        if on_error not in ("raise", "skip"):
-            raise DaliPipelinesError(f"on_error: expected 'raise' or 'skip', got {on_error!r}")
-        self.on_error: OnError = on_error
-        self.max_pixels = max_pixels
-        self._recovery = Recovery(on_error=on_error, color=self.spec.decode.color)
-        #: How long the training loop waited on this loader per batch (the stall statistic).
-        self.stats = LoaderStats()
-
-    # -- configuration -----------------------------------------------------------------------
-    def _choose(self, backend: Backend, device: Device) -> tuple[str, str]:
-        if device not in ("auto", "cpu", "gpu"):
-            raise DaliPipelinesError(f"device: expected 'auto', 'cpu' or 'gpu', got {device!r}")
-        if backend not in ("auto", "dali", "reference", "reference-tvio"):
-            raise DaliPipelinesError(
-                "backend: expected 'auto', 'dali', 'reference' or 'reference-tvio', "
-                f"got {backend!r}"
-            )
-        if device == "gpu" and not cuda_available():
-            raise DaliPipelinesError("device: expected a CUDA device for 'gpu', found none")
-        resolved_device = (
-            "gpu" if device == "gpu" or (device == "auto" and cuda_available()) else "cpu"
-        )
-        if backend == "dali":
-            require_dali()
-        elif backend == "auto":
-            reason = dali_import_error()
-            if reason is not None:
-                warnings.warn(
-                    f"DALI cannot be imported ({reason}); falling back to the reference "
-                    "backend (torchvision). Install nvidia-dali-cuda120 for DALI.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                backend = "reference"
-            else:
-                backend = "dali"
-        return backend, resolved_device
-
-    def _pin_ok(self, pin_memory: bool) -> bool:
-        if pin_memory and not cuda_available():
-            warnings.warn(
-                "pin_memory=True but no CUDA device is available: pinned memory is not used "
-                "(the same as torch's DataLoader)",
-                UserWarning,
-                stacklevel=3,
-            )
-            return False
-        return True
-
-    def _check_output_fixed(self) -> None:
-        out = self.plan.output
-        # A source section declares how varying sizes batch (pad or list); the classic cannot.
-        if out.fixed_size is None and self.batch_size > 1 and self.plan.layout.classic:
-            raise DaliPipelinesError(
-                "spec.ops: expected a chain ending in a fixed size (a crop or a (h, w) resize) "
-                "to batch images, got a size that varies per sample"
-            )
 
     @property
     def output_device(self) -> torch.device | None:
-        if self.device == "gpu":
-            return torch.device("cuda", self.placement.local_rank)
-        return None
+        return None if self.device_index is None else torch.device("cuda", self.device_index)
 
-    def _make_runner(self) -> Any:
-        if self.backend == "dali":
-            from ..backends.dali.graph import GraphOptions
-            from ..backends.dali.runner import DaliRunner
-
-            options = GraphOptions(
-                batch_size=self.batch_size,
-                num_threads=self.num_threads,
-                device="gpu" if self.device == "gpu" else "cpu",
-                device_id=self.placement.local_rank if self.device == "gpu" else None,
-                # DALI's own seed only matters for ops that draw internally; ours draw in Python.
-                seed=(self.seed * 1_000_003 + self.placement.rank) % (2**31),
-                prefetch_queue_depth=self.prefetch_queue_depth,
-                # DALI checks every iteration's outputs against these (cheap, in C++).
-                output_dtype=self.contract.tensor(self.plan.layout.images[0].name).dtype,
-                output_ndim=self.contract.tensor(self.plan.layout.images[0].name).sample_ndim,
-            )
-            if self.ops_placement.mode == "workers":
-                from ..backends.hybrid.executor import HybridRunner
-
-                return HybridRunner(
-                    self.dataset,
-                    self.plan,
-                    self.ops_placement,
-                    options,
-                    self.output_device,
-                    workers=self.python_workers,
-                    recovery=self._recovery,
-                    max_pixels=self.max_pixels,
-                )
-            runner: type[DaliRunner] = DaliRunner
-            if self.ops_placement.mode == "inline":  # python_function: frees its pipelines
-                from ..backends.hybrid.executor import InlineRunner
-
-                runner = InlineRunner
-            return runner(
-                self.dataset,
-                self.plan,
-                options,
-                self.output_device,
-                recovery=self._recovery,
-                max_pixels=self.max_pixels,
-                bound=self.bound,
-            )
-        from ..backends.reference import ReferenceRunner
-
-        return ReferenceRunner(
-            self.dataset,
-            self.plan,
-            num_workers=self.num_threads,
+    def _make_runner(self) -> Runner:
+        settings = RunSettings(
+            backend=self.backend,
+            batch_size=self.batch_size,
+            num_threads=self.num_threads,
+            prefetch_queue_depth=self.prefetch_queue_depth,
             seed=self.seed,
-            pin_memory=self.pin_memory,
-            output_device=self.output_device,
-            recovery=self._recovery,
+            rank=self.placement.rank,
+            local_rank=self.device_index or 0,  # the GPU batches arrive on (gpu=True)
+            gpu=self.device == "gpu",
             max_pixels=self.max_pixels,
-            decoder="tvio" if self.backend == "reference-tvio" else "pil",
-            bound=self.bound,
+            python_workers=self.python_workers,
+            pin_memory=self.pin_memory,
+        )
+        return make_runner(
+            settings, self.plan, self.bound, self._recovery, self.ops_placement, self.contract
         )
 
     # -- torch DataLoader surface --------------------------------------------------------------
@@ -334,17 +260,12 @@ class DataLoader:
         batches = self._order.batches(epoch)
         self._active = (epoch, start)
         self._checker.start_epoch(epoch)
-        prepare = getattr(self.dataset, "prepare_epoch", None)
-        if prepare is not None:  # a Python source (EncodedDataset) starts reading ahead now
-            prepare(batches, start)
         # A wait is the time from the loop asking for a batch to receiving it (iter() included).
         asked = time.perf_counter()
         names = self.plan.layout.names
         for *values, _indices in self._runner.epoch(epoch, batches, start):
             if self.pin_memory:
                 values = [_each(v, _pinned) for v in values]
-            if self.output_device is not None:
-                values = [_each(v, self._to_output_device) for v in values]
             if self._batch_ops is not None:  # classic layout only: (images, labels)
                 values = list(self._batch_ops(*values, epoch, self._active[1]))
             batch: Any = dict(zip(names, values)) if self.as_dict else tuple(values)
@@ -354,9 +275,6 @@ class DataLoader:
             yield batch
             asked = time.perf_counter()
         self._active = None
-
-    def _to_output_device(self, x: torch.Tensor) -> torch.Tensor:
-        return x.to(self.output_device, non_blocking=True)
 
     def close(self) -> None:
         """Release DALI's threads and buffers (or the reference workers)."""
@@ -398,13 +316,19 @@ class DataLoader:
         (seed, epoch, index), so restarting the epoch at batch ``k`` reproduces it exactly.
         """
         if self._active is not None and self._active[1] < len(self):
-            epoch, done = self._active  # mid-epoch: resume at the next batch of this epoch
+            position = self._active  # mid-epoch: resume at the next batch of this epoch
         else:
-            epoch, done = self._epoch, self._resume_batch
+            position = (self._epoch, self._resume_batch)
+        return make_state(position, self._setup())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        drawn = self.config.seed is None
+        self._epoch, self._resume_batch = check_state(state, self._setup(), seed_drawn=drawn)
+        self._active = None
+
+    def _setup(self) -> dict[str, Any]:
+        """What a state must match to resume this loader."""
         return {
-            "version": STATE_VERSION,
-            "epoch": epoch,
-            "batch": done,
             "seed": self.seed,
             "spec": self.spec.fingerprint,
             "dataset_size": len(self.dataset),
@@ -414,28 +338,24 @@ class DataLoader:
             "drop_last": self.drop_last,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise LoaderStateError(
-                f"state.version: expected {STATE_VERSION}, got {state.get('version')!r}"
-            )
-        mine = self.state_dict()
-        for key in (
-            "spec",
-            "dataset_size",
-            "world_size",
-            "batch_size",
-            "seed",
-            "shuffle",
-            "drop_last",
-        ):
-            if state.get(key) != mine[key]:
-                raise LoaderStateError(
-                    f"state.{key}: expected {mine[key]!r} (this loader), got {state.get(key)!r}"
-                )
-        self._epoch = int(state["epoch"])
-        self._resume_batch = int(state["batch"])
-        self._active = None
+
+def _load_spec(
+    dataset: Any, spec: SpecLike | None, batch_ops: Sequence[Any] | None
+) -> PipelineSpec:
+    """The spec given, or the dataset's torchvision ``transform`` translated; + ``batch_ops``."""
+    if spec is None:
+        transform = getattr(dataset, "transform", None)
+        if transform is not None and not callable(transform):
+            raise LoaderConfigError(f"transform: expected a callable, got {transform!r}")
+        from ..translate.torchvision import spec_from_dataset
+
+        spec = spec_from_dataset(dataset)
+    loaded = load_spec(spec)
+    if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
+        from .batch_ops import with_batch_ops
+
+        loaded = with_batch_ops(loaded, batch_ops)
+    return loaded
 
 
 def _pinned(x: torch.Tensor) -> torch.Tensor:

@@ -7,15 +7,19 @@ initial seed becomes ``seed``), ``persistent_workers``/``in_order``/``pin_memory
 (accepted: threads and workers always live as long as the loader, batches always come in
 order, pinned memory goes to the current device) and ``timeout=0``. The rest cannot carry over
 and raise :class:`~dali_pipelines.errors.DaliPipelinesError` saying what to do instead.
+
+:func:`map_torch_arguments` runs first in :class:`~.config.LoaderConfig`'s validation; an
+argument given in both spellings (``seed`` and ``generator``, ``prefetch_queue_depth`` and
+``prefetch_factor``) must agree.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DaliPipelinesError
+from ..errors import DaliPipelinesError, LoaderConfigError
 
 #: torch arguments accepted with no effect here, and why (docs/hybrid.md lists them).
 ACCEPTED = {
@@ -47,47 +51,67 @@ INSTEAD = {
 }
 
 
-@dataclass(frozen=True)
-class TorchArgs:
-    num_threads: int | None
-    python_workers: int | None
-    prefetch_queue_depth: int | None
-    seed: int | None
+#: Every torch name the mapping reads (the others of DataLoader's signature are ours too).
+TORCH_NAMES = frozenset(
+    {"num_workers", "prefetch_factor", "generator", "timeout", *ACCEPTED, *INSTEAD}
+)
 
 
-def torch_arguments(
-    *,
-    num_workers: int | None,
-    prefetch_factor: int | None,
-    persistent_workers: bool | None,
-    other: Mapping[str, Any],
-) -> TorchArgs:
-    """Map torch's loader arguments; raise on the ones that cannot carry over."""
-    seed = None
-    for name, value in other.items():
-        if name in INSTEAD:
-            if value is None or (name == "multiprocessing_context" and not value):
-                continue  # torch's default: nothing to translate
+def map_torch_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with torch's names replaced by ours; raise on the ones that cannot carry over.
+
+    ``num_workers`` sets ``num_threads`` (at least 1) unless given and ``python_workers``;
+    ``prefetch_factor`` is ``prefetch_queue_depth``; ``generator``'s initial seed is ``seed``.
+    """
+    ours = {k: v for k, v in data.items() if k not in TORCH_NAMES}
+    for name, value in data.items():
+        if name in INSTEAD and not (
+            value is None or (name == "multiprocessing_context" and not value)
+        ):  # None (torch's default): nothing to translate
             raise DaliPipelinesError(f"{name}: not supported: {INSTEAD[name]}")
-        if name == "generator":
-            if value is not None:
-                seed = int(value.initial_seed()) % 2**63
-        elif name == "timeout":
-            if value:
-                raise DaliPipelinesError(
-                    f"timeout: expected 0, got {value!r}: there is no worker to wait for; a "
-                    "Python stage worker that dies is reported within seconds"
-                )
-        elif name not in ACCEPTED:
-            raise TypeError(f"DataLoader() got an unexpected keyword argument {name!r}")
-    if num_workers is not None and num_workers < 0:
-        raise DaliPipelinesError(f"num_workers: expected >= 0, got {num_workers}")
-    if prefetch_factor is not None and prefetch_factor < 1:
-        raise DaliPipelinesError(f"prefetch_factor: expected >= 1, got {prefetch_factor}")
-    del persistent_workers  # accepted: see ACCEPTED
-    return TorchArgs(
-        num_threads=None if num_workers is None else max(1, num_workers),
-        python_workers=num_workers,
-        prefetch_queue_depth=prefetch_factor,
-        seed=seed,
-    )
+    if data.get("timeout"):
+        raise DaliPipelinesError(
+            f"timeout: expected 0, got {data['timeout']!r}: there is no worker to wait for; a "
+            "Python stage worker that dies is reported within seconds"
+        )
+    workers = _count("num_workers", data.get("num_workers"), 0)
+    if workers is not None:
+        if ours.get("num_threads") is None:
+            ours["num_threads"] = max(1, workers)
+        if ours.get("python_workers") is None:
+            ours["python_workers"] = workers
+    prefetch = _count("prefetch_factor", data.get("prefetch_factor"), 1)
+    for name, value, other in (
+        ("seed", _generator_seed(data.get("generator")), "generator"),
+        ("prefetch_queue_depth", prefetch, "prefetch_factor"),
+    ):
+        given = ours.get(name)
+        if value is not None and given is not None and given != value:
+            raise LoaderConfigError(
+                f"{name}: expected {name}= or {other}=, got both ({name}={given!r}, "
+                f"{other} gives {value!r})"
+            )
+        if value is not None:
+            ours[name] = value
+    return ours
+
+
+def _count(name: str, value: Any, minimum: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
+        raise LoaderConfigError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return number
+
+
+def _generator_seed(generator: Any) -> int | None:
+    if generator is None:
+        return None
+    initial_seed = getattr(generator, "initial_seed", None)
+    if not callable(initial_seed):
+        raise LoaderConfigError(f"generator: expected a torch.Generator, got {generator!r}")
+    return int(initial_seed()) % 2**63

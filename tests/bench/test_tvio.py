@@ -49,7 +49,7 @@ def test_batches_equal_the_reference_loader(jpeg_folder: Path) -> None:
     dataset = ImageFolder(jpeg_folder)
     spec = load_spec("imagenet_val")
     loaders = [
-        DataLoader(dataset, spec, batch_size=8, shuffle=True, seed=3, num_threads=0, backend=b)
+        DataLoader(dataset, spec, batch_size=8, shuffle=True, seed=3, num_workers=0, backend=b)
         for b in ("reference-tvio", "reference")
     ]
     tvio, reference = loaders

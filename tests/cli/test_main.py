@@ -91,3 +91,23 @@ def test_layering_nothing_imports_cli_or_bench() -> None:
 def test_bench_does_not_import_cli() -> None:
     for path in (PACKAGE / "bench").rglob("*.py"):
         assert not any("cli" in n.lstrip(".").split(".") for n in _imports(path)), path
+
+
+def test_options_take_defaults_and_help_from_the_config_models() -> None:
+    from dali_pipelines.bench.report import BenchConfig
+    from dali_pipelines.loader.config import LoaderConfig
+
+    parser = build_parser()
+    defaults = parser.parse_args(["bench"])
+    for name, info in BenchConfig.model_fields.items():
+        if hasattr(defaults, name) and name != "sweep":  # --sweep is parsed to a dict later
+            assert getattr(defaults, name) == info.get_default(call_default_factory=True), name
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    bench = subparsers.choices["bench"]  # type: ignore[index]
+    by_dest = {a.dest: a for a in bench._actions}
+    assert by_dest["batch_size"].help == BenchConfig.model_fields["batch_size"].description
+    assert by_dest["device"].choices == ("auto", "cpu", "gpu")
+    assert main(["bench", "--warmup", "-1"]) == 2  # ge=0 parses as a non-negative int
+    assess = parser.parse_args(["assess", "m:f"])
+    assert assess.python_placement == LoaderConfig.model_fields["python_placement"].default
+    assert main(["assess", "m:f", "--python-placement", "gpu"]) == 2

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..errors import SpecError
 from ..ops.batch import BatchOpParams, get_batch_op, validate_batch_op
+from ..plan.draws import batch_rng
 
 
 class BatchOps:
@@ -45,7 +45,7 @@ class BatchOps:
     def __call__(
         self, images: torch.Tensor, labels: torch.Tensor, epoch: int, position: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, epoch, self.rank, position))
+        rng = batch_rng(self.seed, epoch, self.rank, position)
         soft = torch.nn.functional.one_hot(labels.long(), self.num_classes).to(torch.float32)
         for p in self.params:
             if rng.random() < p.p:

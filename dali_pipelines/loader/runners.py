@@ -71,7 +71,7 @@ def make_runner(
         executor = ReferenceExecutor(
             feed,
             plan,
-            num_workers=settings.num_threads,
+            num_workers=settings.python_workers,
             decoder="tvio" if settings.backend == "reference-tvio" else "pil",
         )
     return Runner(executor, plan, recovery, settings.output_device)

@@ -20,19 +20,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 
 from .._model import FrozenModel
 from ..errors import RegistryError
+from ._translate import Unsupported
 from .state import ImageState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
 
+    from ._translate import Accepts, Mapped
+
 Size = tuple[int, int]  # (height, width)
 Args = dict[str, np.ndarray]
+#: What an op does to boxes: keeps their positions, moves them (``transform_boxes``) or has no
+#: rule (a spec with a boxes output refuses the op).
+BoxRule = Literal["keep", "move", "refuse"]
 
 
 class OpParams(FrozenModel):
@@ -50,6 +56,22 @@ class DaliContext:
 
     device: Literal["cpu", "gpu"] = "cpu"
     state: ImageState = field(default_factory=ImageState)
+
+
+@dataclass(frozen=True)
+class BatchAffine:
+    """An op on a batch as ``x -> (x - sub) / div`` per channel, or as a per-sample flip."""
+
+    #: The dim flipped where the sample's ``flip`` flag is set (then nothing else applies).
+    flip_dim: int | None = None
+    sub: tuple[float, ...] = (0.0,)
+    div: tuple[float, ...] = (1.0,)
+    #: The output is float (the map applies to values in [0, 1] scale from here on).
+    to_float: bool = False
+    #: A uint8 input is scaled to [0, 1] first (normalize does that itself).
+    scales_uint8: bool = False
+    #: Fused only as the tail's last step (what the fused pass was measured with).
+    last_only: bool = False
 
 
 class Op(ABC, Generic[P]):
@@ -73,6 +95,24 @@ class Op(ABC, Generic[P]):
     geometric: ClassVar[bool] = False
     #: Changes values, never positions (colour, blur, normalize, dtype): boxes pass unchanged.
     pixelwise: ClassVar[bool] = False
+
+    # -- declared traits: each op states every one itself (register_op refuses a missing one),
+    # so where an op runs and what it supports is read off the op, never matched by its name.
+    #: Runs on a whole batch after a Python stage (the hybrid tail, :meth:`apply_batch`): its
+    #: draws are per-sample flags, or the same for every input of one size.
+    batchable: ClassVar[bool]
+    #: Draws the same whatever its input's size (it may follow a stage of unknown output size).
+    size_free: ClassVar[bool]
+    #: The DALI builder reads ``args["index"]``, the sample index (the graph then feeds it).
+    needs_sample_index: ClassVar[bool]
+    #: ``"keep"``, ``"move"`` (:meth:`transform_boxes`) or ``"refuse"``: see :data:`BoxRule`.
+    box_rule: ClassVar[BoxRule]
+    #: As the chain's last op it writes the output layout and dtype (:meth:`build_dali_output`).
+    fuses_output: ClassVar[bool]
+    #: As the chain's first op it decodes only what it keeps (:meth:`build_dali_decode`).
+    fuses_decode: ClassVar[bool]
+    #: The torchvision classes it stands for (:meth:`from_torchvision_args`); ``()``: none.
+    torchvision_classes: ClassVar[tuple[str, ...]]
 
     # -- static ---------------------------------------------------------------------------
     def infer(self, p: P, state: ImageState) -> ImageState:
@@ -101,7 +141,7 @@ class Op(ABC, Generic[P]):
         """Boxes (K, 4) x1, y1, x2, y2 in pixels of an input of ``size`` after the op with the
         drawn ``args``, as torchvision v2 moves ``BoundingBoxes``; ``None``: no box rule (a spec
         with a boxes output refuses the op)."""
-        return boxes if self.pixelwise else None
+        return boxes if self.box_rule == "keep" else None
 
     # -- execution ---------------------------------------------------------------------------
     @abstractmethod
@@ -118,6 +158,28 @@ class Op(ABC, Generic[P]):
         upsampling options, so those stay in one place. ``ctx.state`` is the decoded state.
         """
         return None
+
+    def build_dali_output(
+        self, p: P, image: Any, args: Mapping[str, Any], ctx: DaliContext, layout: str, dtype: str
+    ) -> Any:
+        """The op fused with the output conversion (``layout``, ``dtype``) as the chain's last op;
+        called only for ops that declare ``fuses_output``."""
+        raise RegistryError(f"{self.name}: expected fuses_output, got a call to build_dali_output")
+
+    def apply_batch(self, p: P, batch: torch.Tensor, args: list[Args]) -> torch.Tensor:
+        """A ``batchable`` op on a whole NCHW batch, ``args`` drawn per sample. The default
+        suits ops that draw the same for same-size inputs: the first sample's draw is everyone's."""
+        return self.apply_torch(p, batch, args[0] if args else {})
+
+    def batch_affine(self, p: P, is_float: bool) -> BatchAffine | None:
+        """The op on a batch as a per-channel affine map (the hybrid tail fuses a run of them
+        into one pass); ``None``: it runs op by op. ``is_float``: the input is float already."""
+        return None
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        """The spec entries for the torchvision transform ``t`` (one of ``torchvision_classes``)
+        applied to a ``kind`` image in ``state``; :class:`Unsupported` keeps it in Python."""
+        raise Unsupported(f"{type(t).__name__} has no rule in op {self.name}")
 
     @abstractmethod
     def apply_torch(self, p: P, image: torch.Tensor, args: Args) -> torch.Tensor:
@@ -139,6 +201,33 @@ def on_register(listener: Callable[[], None]) -> None:
 
 OpT = TypeVar("OpT", bound=type)
 
+#: The traits every registered op declares itself (class attributes without a base default).
+TRAITS = (
+    "batchable",
+    "size_free",
+    "needs_sample_index",
+    "box_rule",
+    "fuses_output",
+    "fuses_decode",
+    "torchvision_classes",
+)
+
+
+def check_traits(cls: type[Op[Any]], name: str) -> None:
+    """Refuse an op class that leaves a trait undeclared, or declares one without its method."""
+    missing = [trait for trait in TRAITS if not hasattr(cls, trait)]
+    if missing:
+        raise RegistryError(f"op {name!r}: expected declared traits {missing}, got none")
+    needs = {
+        "transform_boxes": cls.box_rule == "move",
+        "build_dali_output": cls.fuses_output,
+        "build_dali_decode": cls.fuses_decode,
+        "from_torchvision_args": bool(cls.torchvision_classes),
+    }
+    for method, needed in needs.items():
+        if needed and getattr(cls, method) is getattr(Op, method):
+            raise RegistryError(f"op {name!r}: expected its own {method} for its traits, got none")
+
 
 def register_op(cls: OpT) -> OpT:
     """Class decorator: register one instance of an :class:`Op` subclass under ``cls.name``."""
@@ -149,6 +238,7 @@ def register_op(cls: OpT) -> OpT:
     op_field = params.model_fields.get("op")
     if op_field is None or op_field.default != name:
         raise RegistryError(f"op {name!r}: Params.op must be Literal[{name!r}] = {name!r}")
+    check_traits(cast("type[Op[Any]]", cls), name)
     _OPS[name] = cls()
     for listener in _LISTENERS:
         listener()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._boxes import crop_boxes
+from ._translate import Accepts, Mapped, square
 from ._types import Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -42,6 +43,13 @@ def center_window(size: Size, crop: Size) -> tuple[int, int]:
 class CenterCrop(Op[CenterCropParams]):
     name = "center_crop"
     Params = CenterCropParams
+    batchable = True
+    size_free = False
+    needs_sample_index = False
+    box_rule = "move"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("CenterCrop",)
     geometric = True
     dali_operator = "fn.slice (absolute window, out_of_bounds_policy='pad')"
     torchvision_name = "v2.CenterCrop"
@@ -75,6 +83,9 @@ class CenterCrop(Op[CenterCropParams]):
 
         _, _, height, width = window_of(args)
         return F.center_crop(image, [height, width])
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        return Mapped([{"op": self.name, "size": square(t.size)}], kind)
 
     def torchvision(self, p: CenterCropParams) -> Any:
         from torchvision.transforms import v2

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from ._translate import Accepts, Mapped
 from ._types import Factor as FactorBound
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -88,6 +89,13 @@ class ColorJitterParams(OpParams):
 class ColorJitter(Op[ColorJitterParams]):
     name = "color_jitter"
     Params = ColorJitterParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "keep"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("ColorJitter",)
     pixelwise = True
     random = True
     dali_operator = "arithmetic graph: fn.coord_transform, fn.reductions.mean, math.floor/clamp"
@@ -177,6 +185,16 @@ class ColorJitter(Op[ColorJitterParams]):
             if kind != IDENTITY:
                 image = kernels[kind](image, factor)
         return image
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        op: dict[str, Any] = {"op": self.name}
+        for name in ("brightness", "contrast", "saturation", "hue"):
+            value = getattr(t, name)
+            op[name] = None if value is None else [float(v) for v in value]
+        note = self.tolerance
+        if kind == "pil":
+            note = "PIL's ImageEnhance rounds differently from the tensor kernels DALI follows"
+        return Mapped([op], kind, note, False)
 
     def torchvision(self, p: ColorJitterParams) -> Any:
         from torchvision.transforms import v2

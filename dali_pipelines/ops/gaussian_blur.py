@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import PositiveFloat, field_validator
 
+from ._translate import Accepts, Mapped
 from ._types import Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -50,6 +51,13 @@ class GaussianBlurParams(OpParams):
 class GaussianBlur(Op[GaussianBlurParams]):
     name = "gaussian_blur"
     Params = GaussianBlurParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "keep"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("GaussianBlur",)
     pixelwise = True
     random = True
     dali_operator = "fn.gaussian_blur (sigma argument input)"
@@ -87,6 +95,13 @@ class GaussianBlur(Op[GaussianBlurParams]):
 
         sigma = float(args["sigma"])
         return F.gaussian_blur(image, list(p.kxy), [sigma, sigma])
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        lo, hi = (float(s) for s in t.sigma)
+        op: dict[str, Any] = {"op": self.name, "kernel_size": list(t.kernel_size)}
+        op["sigma"] = lo if lo == hi else [lo, hi]
+        note = "PIL blurs with its own kernel" if kind == "pil" else ""
+        return Mapped([op], kind, note, not note)
 
     def torchvision(self, p: GaussianBlurParams) -> Any:
         from torchvision.transforms import v2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ._translate import Accepts, Mapped
 from .base import Args, DaliContext, Op, OpParams, register_op
 from .state import ChainError, ImageState
 
@@ -26,6 +27,13 @@ class GrayscaleParams(OpParams):
 class Grayscale(Op[GrayscaleParams]):
     name = "grayscale"
     Params = GrayscaleParams
+    batchable = True
+    size_free = True
+    needs_sample_index = False
+    box_rule = "keep"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("Grayscale",)
     pixelwise = True
     dali_operator = "fn.coord_transform (torchvision's weights) + math.floor"
     torchvision_name = "v2.Grayscale"
@@ -59,6 +67,11 @@ class Grayscale(Op[GrayscaleParams]):
         from torchvision.transforms.v2 import functional as F
 
         return F.rgb_to_grayscale(image, num_output_channels=p.num_output_channels)
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        note = "PIL's integer grey weights: <= 1 level" if kind == "pil" else ""
+        op = {"op": self.name, "num_output_channels": int(t.num_output_channels)}
+        return Mapped([op], kind, note, not note)
 
     def torchvision(self, p: GrayscaleParams) -> Any:
         from torchvision.transforms import v2

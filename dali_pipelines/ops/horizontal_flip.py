@@ -16,6 +16,7 @@ class HorizontalFlipParams(FlipParams):
 class HorizontalFlip(FlipOp):
     name = "horizontal_flip"
     Params = HorizontalFlipParams
+    torchvision_classes = ("RandomHorizontalFlip",)
     axis = "horizontal"
     dali_operator = "fn.flip (horizontal=flag argument input)"
     torchvision_name = "v2.RandomHorizontalFlip"

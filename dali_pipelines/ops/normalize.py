@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from .base import Args, DaliContext, Op, OpParams, register_op
+from ._translate import Accepts, Mapped, Unsupported
+from .base import Args, BatchAffine, DaliContext, Op, OpParams, register_op
 from .state import ChainError, ImageState
 
 
@@ -39,6 +40,13 @@ def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
 class Normalize(Op[NormalizeParams]):
     name = "normalize"
     Params = NormalizeParams
+    batchable = True
+    size_free = True
+    needs_sample_index = False
+    box_rule = "keep"
+    fuses_output = True
+    fuses_decode = False
+    torchvision_classes = ("Normalize",)
     pixelwise = True
     dali_operator = "fn.crop_mirror_normalize"
     torchvision_name = "v2.ToDtype(float32, scale=True) + v2.Normalize"
@@ -116,6 +124,16 @@ class Normalize(Op[NormalizeParams]):
         if not image.is_floating_point():
             image = F.to_dtype(image, torch.float32, scale=True)
         return F.normalize(image, mean=list(p.mean), std=list(p.std))
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        if kind == "pil" or not state.is_float:
+            raise Unsupported("Normalize on a non-float image (torchvision would fail)")
+        return Mapped([{"op": self.name, "mean": list(t.mean), "std": list(t.std)}], kind)
+
+    def batch_affine(self, p: NormalizeParams, is_float: bool) -> BatchAffine:
+        # A uint8 input is scaled to [0, 1] first, as apply_torch does.
+        sub, div = tuple(p.mean), tuple(p.std)
+        return BatchAffine(sub=sub, div=div, to_float=True, scales_uint8=True, last_only=True)
 
     def torchvision(self, p: NormalizeParams) -> Any:
         import torch

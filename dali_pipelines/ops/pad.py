@@ -22,6 +22,7 @@ from ._padding import (
     require_constant,
     with_fill,
 )
+from ._translate import Accepts, Mapped, fill
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -41,6 +42,13 @@ class PadParams(OpParams):
 class Pad(Op[PadParams]):
     name = "pad"
     Params = PadParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "move"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("Pad",)
     geometric = True
     dali_operator = "fn.slice (window outside the image, out_of_bounds_policy='pad')"
     torchvision_name = "v2.Pad"
@@ -88,6 +96,12 @@ class Pad(Op[PadParams]):
         return F.pad(
             image, list(ltrb(p.padding)), fill=fill_values(p.fill), padding_mode=p.padding_mode
         )
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        padding = t.padding if isinstance(t.padding, int) else list(t.padding)
+        op = {"op": self.name, "padding": padding, "fill": fill(t.fill)}
+        op["padding_mode"] = t.padding_mode
+        return Mapped([op], kind)
 
     def torchvision(self, p: PadParams) -> Any:
         from torchvision.transforms import v2

@@ -25,6 +25,7 @@ from ._padding import (
     require_constant,
     with_fill,
 )
+from ._translate import Accepts, Mapped, fill, square
 from ._types import Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -68,6 +69,13 @@ def padded_window(p: RandomCropParams, size: Size) -> tuple[tuple[int, int, int,
 class RandomCrop(Op[RandomCropParams]):
     name = "random_crop"
     Params = RandomCropParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "move"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("RandomCrop",)
     random = True
     geometric = True
     dali_operator = "fn.slice (absolute window, out_of_bounds_policy='pad')"
@@ -125,6 +133,14 @@ class RandomCrop(Op[RandomCropParams]):
             image = F.pad(image, list(pads), fill=fill_values(p.fill), padding_mode=p.padding_mode)
         top, left, height, width = window_of(args)
         return F.crop(image, top + pads[1], left + pads[0], height, width)
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        op: dict[str, Any] = {"op": self.name, "size": square(t.size)}
+        if t.padding is not None:
+            op["padding"] = t.padding if isinstance(t.padding, int) else list(t.padding)
+        op.update(pad_if_needed=bool(t.pad_if_needed), fill=fill(t.fill))
+        op["padding_mode"] = t.padding_mode
+        return Mapped([op], kind)
 
     def torchvision(self, p: RandomCropParams) -> Any:
         from torchvision.transforms import v2

@@ -16,6 +16,7 @@ from pydantic import field_validator
 
 from ._boxes import crop_boxes, resize_boxes
 from ._dali import interp_type, tv_interpolation
+from ._translate import Accepts, Mapped, antialias, interp, interp_note, join, resampled, square
 from ._types import Pixels, Ratio
 from ._window import dali_decode_slice, dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
@@ -82,6 +83,13 @@ def rrc_window(
 class RandomResizedCrop(Op[RandomResizedCropParams]):
     name = "random_resized_crop"
     Params = RandomResizedCropParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "move"
+    fuses_output = False
+    fuses_decode = True
+    torchvision_classes = ("RandomResizedCrop",)
     random = True
     geometric = True
     dali_operator = "decoders.image_slice (fused ROI decode) or fn.slice, then fn.resize"
@@ -151,6 +159,14 @@ class RandomResizedCrop(Op[RandomResizedCropParams]):
             interpolation=tv_interpolation(p.interpolation),
             antialias=p.antialias,
         )
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        op: dict[str, Any] = {"op": self.name, "size": square(t.size)}
+        op["scale"] = list(t.scale)
+        op.update(ratio=list(t.ratio), interpolation=interp(t.interpolation))
+        op["antialias"] = antialias(t, kind)
+        note = join("same crop windows", resampled(kind), interp_note(t.interpolation))
+        return Mapped([op], kind, note, False)
 
     def torchvision(self, p: RandomResizedCropParams) -> Any:
         from torchvision.transforms import v2

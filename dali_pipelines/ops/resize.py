@@ -10,6 +10,17 @@ from pydantic import model_validator
 
 from ._boxes import resize_boxes
 from ._dali import interp_type, tv_interpolation
+from ._translate import (
+    Accepts,
+    Mapped,
+    Unsupported,
+    antialias,
+    hw,
+    interp,
+    interp_note,
+    join,
+    resampled,
+)
 from ._types import Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ImageState
@@ -56,6 +67,13 @@ def shorter_side_size(size: Size, target: int, max_size: int | None = None) -> S
 class Resize(Op[ResizeParams]):
     name = "resize"
     Params = ResizeParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "move"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("Resize",)
     geometric = True
     dali_operator = "fn.resize (explicit per-sample size)"
     torchvision_name = "v2.Resize"
@@ -105,6 +123,15 @@ class Resize(Op[ResizeParams]):
         return F.resize(
             image, size, interpolation=tv_interpolation(p.interpolation), antialias=p.antialias
         )
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        if t.size is None:
+            raise Unsupported("size=None (max_size only)")
+        mode = interp(t.interpolation)
+        op: dict[str, Any] = {"op": self.name, "size": hw(t.size), "interpolation": mode}
+        op.update(max_size=t.max_size, antialias=antialias(t, kind))
+        note = join(resampled(kind), interp_note(t.interpolation))
+        return Mapped([op], kind, note, False)
 
     def torchvision(self, p: ResizeParams) -> Any:
         from torchvision.transforms import v2

@@ -17,6 +17,7 @@ from pydantic import field_validator
 
 from ._dali import interp_type, tv_interpolation
 from ._padding import check_fill, with_fill
+from ._translate import Accepts, Mapped, Unsupported, interp
 from ._types import Degrees, HalfRange
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -48,6 +49,13 @@ class RotateParams(OpParams):
 class Rotate(Op[RotateParams]):
     name = "rotate"
     Params = RotateParams
+    batchable = False
+    size_free = False
+    needs_sample_index = False
+    box_rule = "refuse"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("RandomRotation",)
     geometric = True  # no box rule: a rotated box is no longer axis-aligned
     random = True
     dali_operator = "fn.rotate (keep_size=True, angle argument input)"
@@ -95,6 +103,22 @@ class Rotate(Op[RotateParams]):
             interpolation=tv_interpolation(p.interpolation),
             fill=p.fill,
         )
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        if t.expand or t.center is not None:
+            raise Unsupported("expand=True or a center: the rotate op keeps the size and centre")
+        fill = t.fill
+        if isinstance(fill, list | tuple) and len(set(fill)) == 1:
+            fill = fill[0]
+        if isinstance(fill, dict | list | tuple) or fill is None:
+            raise Unsupported(f"fill={fill!r}: one value for every channel")
+        mode = interp(t.interpolation)
+        if mode == "bicubic":
+            raise Unsupported("interpolation=bicubic: torchvision rotates with nearest or bilinear")
+        op: dict[str, Any] = {"op": self.name, "degrees": [float(d) for d in t.degrees]}
+        op["interpolation"] = mode
+        op["fill"] = float(fill)
+        return Mapped([op], kind, self.tolerance, False)
 
     def torchvision(self, p: RotateParams) -> Any:
         from torchvision.transforms import v2

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ._dali import dali_dtype, torch_dtype
-from .base import Args, DaliContext, Op, OpParams, register_op
+from ._translate import Accepts, Mapped, Unsupported
+from .base import Args, BatchAffine, DaliContext, Op, OpParams, register_op
 from .state import FLOAT_DTYPES, ChainError, Dtype, ImageState
 
 _EPS = 1e-3  # torchvision's float -> int scaling is x * (max + 1 - eps)
@@ -25,10 +26,21 @@ class ToDtypeParams(OpParams):
     scale: bool = False
 
 
+_TORCH_DTYPES = {"torch.float32": "float32", "torch.float16": "float16", "torch.uint8": "uint8"}
+_TORCH_DTYPES["torch.bfloat16"] = "bfloat16"
+
+
 @register_op
 class ToDtype(Op[ToDtypeParams]):
     name = "to_dtype"
     Params = ToDtypeParams
+    batchable = True
+    size_free = True
+    needs_sample_index = False
+    box_rule = "keep"
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ("ToDtype", "ConvertImageDtype", "ToTensor")
     pixelwise = True
     dali_operator = "fn.cast + arithmetic (scale, floor)"
     torchvision_name = "v2.ToDtype"
@@ -82,6 +94,31 @@ class ToDtype(Op[ToDtypeParams]):
         from torchvision.transforms.v2 import functional as F
 
         return F.to_dtype(image, torch_dtype(p.dtype), scale=p.scale)
+
+    def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:
+        if type(t).__name__ == "ToTensor":  # v1: PIL -> float CHW in [0, 1]
+            if kind != "pil":
+                raise Unsupported("ToTensor on a tensor")
+            return Mapped([{"op": self.name, "dtype": "float32", "scale": True}], "tensor")
+        if kind == "pil":
+            return Mapped([], kind)  # v2 passes PIL images through unchanged
+        dtype = t.dtype
+        if isinstance(dtype, dict):
+            from torchvision import tv_tensors
+
+            dtype = dtype.get(tv_tensors.Image, dtype.get("others"))
+            if dtype is None:
+                return Mapped([], kind)
+        name = _TORCH_DTYPES.get(str(dtype))
+        if name is None:
+            raise Unsupported(f"dtype={dtype}: the pipeline has uint8, float32, float16, bfloat16")
+        scale = bool(getattr(t, "scale", True))
+        return Mapped([{"op": self.name, "dtype": name, "scale": scale}], kind)
+
+    def batch_affine(self, p: ToDtypeParams, is_float: bool) -> BatchAffine | None:
+        if is_float or p.dtype != "float32":
+            return None
+        return BatchAffine(div=(255.0,) if p.scale else (1.0,), to_float=True)
 
     def torchvision(self, p: ToDtypeParams) -> Any:
         from torchvision.transforms import v2

@@ -16,6 +16,7 @@ class VerticalFlipParams(FlipParams):
 class VerticalFlip(FlipOp):
     name = "vertical_flip"
     Params = VerticalFlipParams
+    torchvision_classes = ("RandomVerticalFlip",)
     axis = "vertical"
     dali_operator = "fn.flip (vertical=flag argument input)"
     torchvision_name = "v2.RandomVerticalFlip"

@@ -130,7 +130,7 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
         if boxes.image is not None:
             box_image = next(c.position for c in images if c.name == boxes.image)
         for step in steps:
-            if not _has_box_rule(step):
+            if step.op.box_rule == "refuse":
                 raise SpecError(
                     f"ops[{step.index}] ({step.op.name}): expected an op that keeps boxes "
                     f"aligned (flips, crops, resize, pad or a pixel-wise op) with a "
@@ -149,16 +149,6 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
         shared=shared,
         slots=tuple(slots),
         per_column=any(step.op.random and not s for step, s in zip(steps, shared)),
-    )
-
-
-def _has_box_rule(step: Step) -> bool:
-    from ..ops.base import Op
-
-    # A pixel-wise op keeps positions; a geometric one must override the base's "no rule".
-    rule = getattr(type(step.op), "transform_boxes", None)
-    return bool(getattr(step.op, "pixelwise", False)) or (
-        rule is not None and rule is not Op.transform_boxes
     )
 
 

@@ -41,14 +41,6 @@ PythonPlacement = Literal["auto", "inline", "workers"]
 #: a 2 ms GIL-holding op ran about even; at 5 ms workers gave 1.5x inline's throughput.
 WORKERS_FROM_MS = 2.0
 
-#: Ops that run batched on the loader's device after a Python stage (their params draw nothing
-#: or per-sample flags; a fixed crop draws the same window for same-size inputs).
-BATCHABLE = frozenset(
-    {"normalize", "to_dtype", "grayscale", "horizontal_flip", "vertical_flip", "center_crop"}
-)
-#: Ops that depend on their input's size when drawing (wrong after a stage of unknown size).
-_SIZE_FREE = frozenset({"normalize", "to_dtype", "grayscale", "horizontal_flip", "vertical_flip"})
-
 WHERE_TEXT = {
     "dali-cpu": "DALI CPU",
     "dali-gpu": "DALI GPU",
@@ -122,7 +114,8 @@ def _inline_ok(step: Step, steps: tuple[Step, ...], device: str) -> str | None:
             "processes, away from the training loop's RNG"
         )
     if rule.size == "varies":
-        later = [s.op.name for s in steps[step.index + 1 :] if s.op.name not in _SIZE_FREE]
+        # An op drawing from its input's size would draw wrong after a stage of unknown size.
+        later = [s.op.name for s in steps[step.index + 1 :] if not s.op.size_free]
         if later:
             return f"output size varies: {later[0]} after it must draw with the real size"
     return None
@@ -188,13 +181,13 @@ def _tail_start(steps: tuple[Step, ...], split: int) -> int:
     """The longest suffix after ``split`` of batchable ops whose input has a fixed size."""
     tail = len(steps)
     for step in reversed(steps[split + 1 :]):
-        if step.op.name not in BATCHABLE or step.state_in.fixed_size is None:
+        if not step.op.batchable or step.state_in.fixed_size is None:
             break
         tail = step.index
     return tail
 
 
 def _batch_text(step: Step) -> str:
-    if step.op.name in ("horizontal_flip", "vertical_flip"):
+    if step.op.random:  # a batchable op that draws: per-sample flags (the flips)
         return "per-sample flags drawn in Python"
     return "deterministic for same-size inputs"

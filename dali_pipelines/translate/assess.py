@@ -13,6 +13,7 @@ import inspect
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..ops.base import Op
 from ..plan import make_plan
 from ..plan.placement import SHORT_TEXT, WHERE_TEXT, Placement, PythonPlacement, place
 from ..spec.models import PipelineSpec
@@ -100,7 +101,7 @@ def assess(
     translation = translate(call_factory(transform), strict=strict)
     plan = make_plan(translation.spec)
     placement = place(plan, device, python_placement)
-    rows = [_decode_row(placement, plan.steps[0].op.name if plan.steps else "", device)]
+    rows = [_decode_row(placement, plan.steps[0].op if plan.steps else None, device)]
     for record in translation.records:
         rows += _rows(record, placement)
     return Assessment(
@@ -113,13 +114,12 @@ def assess(
     )
 
 
-def _decode_row(placement: Placement, first: str, device: str) -> Row:
+def _decode_row(placement: Placement, first: Op[Any] | None, device: str) -> Row:
     where = "DALI GPU (nvJPEG)" if device == "gpu" else "DALI CPU"
-    fused = first in ("random_resized_crop", "center_crop", "random_crop")
     first_dali = placement.steps and placement.steps[0].where.startswith("dali")
     detail = "fn.decoders.image"
-    if fused and first_dali:
-        detail = f"fn.decoders.image_slice: only the {first} window (ROI decode)"
+    if first is not None and first.fuses_decode and first_dali:
+        detail = f"fn.decoders.image_slice: only the {first.name} window (ROI decode)"
     return Row(None, "(decode)", "decode", where, detail)
 
 

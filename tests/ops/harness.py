@@ -116,7 +116,7 @@ def run_dali(
     # loader feeds.
     batches = [first] + [[np.array(a[i][k], order="C") for a in args] for i, k in names]
     # Ops that report failures by sample (Python stages) get the indices the loader feeds.
-    wants_index = any(getattr(op, "wants_sample_index", False) for op, _ in chain)
+    wants_index = any(op.needs_sample_index for op, _ in chain)
     if wants_index:
         batches.append([np.array(i, dtype=np.int64) for i in range(len(images))])
 
@@ -136,7 +136,7 @@ def run_dali(
         for (i, name), node in zip(names, nodes[1 : 1 + len(names)], strict=True):
             op_args[i][name] = node
         for i, (op, _) in enumerate(chain):
-            if getattr(op, "wants_sample_index", False):
+            if op.needs_sample_index:
                 op_args[i]["index"] = nodes[-1]
         for i, (op, p) in enumerate(chain):
             ctx = DaliContext(device="cpu", state=states[i])

@@ -51,7 +51,7 @@ class DaliExecutor:
         self._pipe: Any = None
         self._dirty = False  # a run was started and not drained
         #: A graph holding python_function sits in a reference cycle: collect it when dropped.
-        self._cyclic = any(getattr(s.op, "wants_sample_index", False) for s in plan.steps)
+        self._cyclic = any(s.op.needs_sample_index for s in plan.steps)
 
     def _pipeline(self) -> Any:
         if self._pipe is None:

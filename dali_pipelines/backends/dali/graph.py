@@ -152,7 +152,7 @@ def _chain(
     """Decode one image column and run the op chain on it."""
     device = options.device
     for step in plan.steps:
-        if getattr(step.op, "wants_sample_index", False):
+        if step.op.needs_sample_index:
             args[step.index]["index"] = indices  # a Python stage names a failing sample
     decode = functools.partial(_decode, encoded, device=decode_device, color=plan.spec.decode.color)
     steps = list(plan.steps)
@@ -169,11 +169,12 @@ def _chain(
     for position, step in enumerate(steps):
         ctx = DaliContext(device=device, state=step.state_in)
         is_last = position == len(steps) - 1
-        fuse = getattr(step.op, "build_dali_output", None)
-        if is_last and fuse is not None and _fusable(plan) and not options.raw_output:
+        if is_last and step.op.fuses_output and _fusable(plan) and not options.raw_output:
             out = plan.spec.output
             layout = "HWC" if out.memory_format == "channels_last" else out.layout
-            image = fuse(step.params, image, args[step.index], ctx, layout, out.dtype)
+            image = step.op.build_dali_output(
+                step.params, image, args[step.index], ctx, layout, out.dtype
+            )
             last_fused = True
         else:
             image = step.op.build_dali(step.params, image, args[step.index], ctx)

@@ -8,7 +8,8 @@ output) is one affine map per channel after an optional flip, so it runs as one 
 sample: flip, HWC -> CHW and uint8 -> float in a single ``copy_`` into the output, then
 ``x * scale + shift`` in place while the sample is still in cache. Chained torchvision calls
 made ~5 passes over the batch (measured here, 64 x 224 x 224, one thread: ~93 ms against
-~29 ms). Any other tail runs op by op (:func:`apply_batched`).
+~29 ms). Each op says whether and how it fuses (:meth:`~dali_pipelines.ops.base.Op.batch_affine`);
+any other tail runs op by op (:meth:`~dali_pipelines.ops.base.Op.apply_batch`).
 """
 
 from __future__ import annotations
@@ -22,17 +23,10 @@ from ...ops._dali import torch_dtype
 from ...ops.base import Args
 from ...plan import Plan, Step
 
-FLIPS = {"horizontal_flip": -1, "vertical_flip": -2}
-
 
 def apply_batched(step: Step, batch: torch.Tensor, args: list[Args]) -> torch.Tensor:
     """One tail op on a whole NCHW batch, each sample with its own drawn parameters."""
-    name = step.op.name
-    if name in FLIPS:
-        flags = torch.tensor([bool(a["flip"]) for a in args], device=batch.device)
-        return torch.where(flags[:, None, None, None], batch.flip(FLIPS[name]), batch)
-    # Deterministic for same-size inputs: the first sample's draw is every sample's.
-    return step.op.apply_torch(step.params, batch, args[0] if args else {})
+    return step.op.apply_batch(step.params, batch, args)
 
 
 class Tail:
@@ -43,6 +37,13 @@ class Tail:
         self.steps = plan.steps[start:]
         self.device = device
         self.affine = self._affine()
+        #: (tail position, dim) of each per-sample flip, for the fused pass.
+        self.flips = [
+            (k, affine.flip_dim)
+            for k, step in enumerate(self.steps)
+            if (affine := step.op.batch_affine(step.params, True)) is not None
+            and affine.flip_dim is not None
+        ]
 
     def _affine(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(scale, shift) per channel when the tail is flips + to float + normalize."""
@@ -58,22 +59,17 @@ class Tail:
             return None
         is_float = False
         for step in self.steps:
-            name, p = step.op.name, step.params
-            if name in FLIPS:
-                continue
-            if name == "to_dtype" and not is_float and p.dtype == "float32":  # type: ignore[attr-defined]
-                if p.scale:  # type: ignore[attr-defined]
-                    scale = scale / 255.0
-                is_float = True
-            elif name == "normalize" and step is self.steps[-1]:
-                if not is_float:
-                    scale = scale / 255.0  # the op scales uint8 to [0, 1] first
-                mean = torch.tensor(p.mean).expand(channels)  # type: ignore[attr-defined]
-                std = torch.tensor(p.std).expand(channels)  # type: ignore[attr-defined]
-                scale, shift = scale / std, (shift - mean) / std
-                is_float = True
-            else:
+            affine = step.op.batch_affine(step.params, is_float)
+            if affine is None or (affine.last_only and step is not self.steps[-1]):
                 return None
+            if affine.flip_dim is not None:
+                continue
+            if affine.scales_uint8 and not is_float:
+                scale = scale / 255.0  # the op scales uint8 to [0, 1] first
+            sub = torch.tensor(affine.sub).expand(channels)
+            div = torch.tensor(affine.div).expand(channels)
+            scale, shift = scale / div, (shift - sub) / div
+            is_float = is_float or affine.to_float
         if not is_float:
             scale = scale / 255.0  # the output conversion: uint8 -> float in [0, 1]
         return scale.view(-1, 1, 1), shift.view(-1, 1, 1)
@@ -111,10 +107,9 @@ class Tail:
     def _fused(self, samples: Sequence[torch.Tensor], args: list[list[Args]], out: Any) -> None:
         assert self.affine is not None
         scale, shift = (t.to(out.device) for t in self.affine)
-        flips = [(k, FLIPS[s.op.name]) for k, s in enumerate(self.steps) if s.op.name in FLIPS]
         for i, (image, drawn) in enumerate(zip(samples, args, strict=True)):
             x = image.to(out.device, non_blocking=True).permute(2, 0, 1)
-            dims = [dim for k, dim in flips if int(drawn[k]["flip"])]
+            dims = [dim for k, dim in self.flips if int(drawn[k]["flip"])]
             for dim in {d for d in dims if dims.count(d) % 2}:  # two flips cancel
                 x = x.flip(dim)
             out[i].copy_(x)

@@ -157,8 +157,14 @@ class PythonOp(Op[PythonParams]):
     torchvision_name = "the registered callable itself"
     tolerance = "exact (every backend runs the same callable on the same pixels)"
     dali_gpu = False
+    batchable = False
+    size_free = False
     #: The DALI builder needs the sample index (``args["index"]``) to name a failing sample.
-    wants_sample_index = True
+    needs_sample_index = True
+    box_rule = "refuse"  # what a callable does to positions is unknown
+    fuses_output = False
+    fuses_decode = False
+    torchvision_classes = ()  # a transform kept in Python becomes this op by translation itself
 
     def infer(self, p: PythonParams, state: ImageState) -> ImageState:
         accepts, rule, _ = declared(p)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from ...errors import RegistryError
+from .._translate import Accepts
 from ..state import Dtype, ImageState
 
-Accepts = Literal["numpy", "pil", "tensor", "image"]
 Placement = Literal["auto", "inline", "workers"]
 ACCEPTS: tuple[str, ...] = ("numpy", "pil", "tensor", "image")
 PLACEMENTS: tuple[str, ...] = ("auto", "inline", "workers")

@@ -1,7 +1,8 @@
 """The op registry. Importing this package registers every built-in op.
 
-To add an op: write one module here with its params model, shape rule, draw, DALI builder and
-torchvision reference, decorate the class with :func:`register_op`, and import it below.
+To add an op: write one module here with its params model, shape rule, draw, DALI builder,
+torch implementation, declared traits (:data:`~.base.TRAITS`) and torchvision translation,
+decorate the class with :func:`register_op`, and import it below.
 """
 
 from __future__ import annotations

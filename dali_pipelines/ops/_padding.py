@@ -55,7 +55,7 @@ def check_mode_dali(op: str, mode: str) -> str | None:
         return None
     return (
         f"{op}.padding_mode: expected 'constant' on the DALI backend, got {mode!r} "
-        "(runs in Python once the hybrid bridge exists)"
+        "(the hybrid executor runs it in torch, after the DALI segment)"
     )
 
 

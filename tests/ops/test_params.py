@@ -165,7 +165,7 @@ def test_non_constant_padding_is_valid_but_not_on_dali(name: str, mode: str) -> 
     )
     expected = (
         f"{name}.padding_mode: expected 'constant' on the DALI backend, got {mode!r} "
-        "(runs in Python once the hybrid bridge exists)"
+        "(the hybrid executor runs it in torch, after the DALI segment)"
     )
     assert op.dali_supported(p, "cpu") == expected
     with pytest.raises(SpecError) as info:

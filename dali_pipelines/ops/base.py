@@ -59,6 +59,41 @@ class DaliContext:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """A stated bound on the per-pixel difference between DALI and the op's torch implementation
+    (the reference backend) on the same drawn arguments.
+
+    ``max_abs`` and ``mean_abs`` bound uint8 outputs (0-255 scale); ``float_abs`` bounds float
+    outputs in their own units (max). ``when`` is ``""`` (any params) or ``"field=value"`` (the
+    bound of params whose ``field`` is ``value``, e.g. ``"interpolation=nearest"``).
+    """
+
+    max_abs: float = 0.0
+    mean_abs: float = 0.0
+    float_abs: float = 0.0
+    when: str = ""
+
+    def matches(self, p: OpParams) -> bool:
+        if not self.when:
+            return True
+        field_name, _, value = self.when.partition("=")
+        return str(getattr(p, field_name, None)) == value
+
+    def describe(self) -> str:
+        """``uint8 max 3, mean 0.5; float max 0.012`` (``exact`` when all are 0)."""
+        if not (self.max_abs or self.mean_abs or self.float_abs):
+            text = "exact"
+        else:
+            exact = not (self.max_abs or self.mean_abs)
+            uint8 = "exact" if exact else f"max {self.max_abs:g}, mean {self.mean_abs:g}"
+            text = f"uint8 {uint8}; float max {self.float_abs:g}"
+        return f"{self.when}: {text}" if self.when else text
+
+
+EXACT = Tolerance()
+
+
+@dataclass(frozen=True)
 class BatchAffine:
     """An op on a batch as ``x -> (x - sub) / div`` per channel, or as a per-sample flip."""
 
@@ -88,8 +123,12 @@ class Op(ABC, Generic[P]):
     #: Whether the DALI builder exists for each device; an op with neither runs in Python.
     dali_cpu: ClassVar[bool] = True
     dali_gpu: ClassVar[bool] = True
-    #: Stated max absolute difference DALI vs torchvision on uint8 images (0-255 scale), for docs.
+    #: How DALI and torchvision differ and why (prose, for docs and ``assess``).
     tolerance: ClassVar[str] = "exact"
+    #: The numeric bounds of that difference, DALI vs ``apply_torch`` (the reference backend):
+    #: the first whose ``when`` matches the params applies (:meth:`bound`). Rendered in
+    #: docs/operators.md and checked end to end by tests/backends/test_reference.py.
+    bounds: ClassVar[tuple[Tolerance, ...]] = (EXACT,)
     #: Moves pixels (flip, crop, resize, rotate, pad): with several image columns in a sample
     #: its draws are shared by default so the frames stay aligned (``source.shared_random``).
     geometric: ClassVar[bool] = False
@@ -123,6 +162,10 @@ class Op(ABC, Generic[P]):
         """``None`` when DALI can run ``p`` on ``device``; otherwise the reason it cannot."""
         ok = self.dali_cpu if device == "cpu" else self.dali_gpu
         return None if ok else f"{self.name} has no DALI {device} operator"
+
+    def bound(self, p: P) -> Tolerance:
+        """The stated DALI vs torch bound for params ``p`` (the first of ``bounds`` matching)."""
+        return next((t for t in self.bounds if t.matches(p)), self.bounds[-1])
 
     # -- per sample ---------------------------------------------------------------------------
     def arg_names(self, p: P) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from pydantic import model_validator
 
 from ._translate import Accepts, Mapped
 from ._types import Factor as FactorBound
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
 Factor = FactorBound | tuple[FactorBound, FactorBound] | None
@@ -105,6 +105,7 @@ class ColorJitter(Op[ColorJitterParams]):
         "uint8: max abs diff <= 2 (0-255) on < 0.1% of pixels (a 1-level rounding flip before "
         "truncation, amplified by later factors), mean < 0.01; float images <= 1e-5"
     )
+    bounds = (Tolerance(max_abs=2.0, mean_abs=0.01, float_abs=1e-5),)
 
     def infer(self, p: ColorJitterParams, state: ImageState) -> ImageState:
         if state.channels not in (1, 3):

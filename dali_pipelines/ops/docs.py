@@ -17,9 +17,38 @@ from typing import Any
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic_core import PydanticUndefined
 
-from .base import Op, registered_ops
+from .base import Op, Tolerance, registered_ops
 
 DOC_PATH = Path("docs") / "operators.md"
+
+#: Measured DALI vs reference backend, end to end through ``DataLoader(backend=...)`` on the
+#: chains of tests/ops/cases.py (PNG inputs, one sample a batch, CPU; DALI 2.4, torch 2.14.1,
+#: torchvision 0.29.1): per op and bound variant (``"op"`` or ``"op (when)"``), the uint8 max
+#: and mean absolute difference (0-255) and the float max; ``None``: no such case. Regenerate
+#: with ``DALI_PIPELINES_BOUNDS_REPORT=<file> pytest tests/backends/test_reference.py``.
+END_TO_END: dict[str, tuple[float | None, float | None, float | None]] = {
+    "center_crop": (0.0, 0.0, None),
+    "color_jitter": (1.0, 6.67e-05, 8.34e-07),
+    "gaussian_blur": (1.0, 5e-05, 4.77e-07),
+    "grayscale": (0.0, 0.0, 1.19e-07),
+    "horizontal_flip": (0.0, 0.0, None),
+    "normalize": (None, None, 7.15e-07),
+    "pad": (0.0, 0.0, 0.0),
+    "python": (0.0, 0.0, None),
+    "random_crop": (0.0, 0.0, None),
+    "random_resized_crop": (2.0, 0.224, 0.003),
+    "random_resized_crop (interpolation=bicubic)": (1.0, 0.17, None),
+    "random_resized_crop (interpolation=nearest)": (26.0, 4.84, None),
+    "resize": (1.0, 0.162, 0.00287),
+    "resize (interpolation=nearest)": (24.0, 2.17, None),
+    "rotate": (9.0, 0.000433, None),
+    "rotate (interpolation=bilinear)": (45.0, 0.341, 0.175),
+    "to_dtype": (0.0, 0.0, 0.0),
+    "to_dtype (dtype=bfloat16)": (None, None, 0.00195),
+    "to_dtype (dtype=float16)": (None, None, 0.0),
+    "vertical_flip": (0.0, 0.0, None),
+}
+
 _BOUNDS = {Gt: (">", "gt"), Ge: (">=", "ge"), Lt: ("<", "lt"), Le: ("<=", "le")}
 
 
@@ -97,6 +126,38 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _variant(op: Op[Any], bound: Tolerance) -> str:
+    """The label of one bound: its condition, ``otherwise`` after others, or nothing."""
+    if bound.when:
+        return bound.when.replace("=", " = ")
+    return "otherwise" if len(op.bounds) > 1 else ""
+
+
+def _bounds_cell(op: Op[Any]) -> str:
+    parts = []
+    for bound in op.bounds:
+        label = _variant(op, bound)
+        text = Tolerance(bound.max_abs, bound.mean_abs, bound.float_abs).describe()
+        parts.append(f"{label}: {text}" if label else text)
+    return _cell("<br>".join(parts))
+
+
+def _figure(value: float | None) -> str:
+    return "no case" if value is None else f"{value:.3g}"
+
+
+def _measured_cell(op: Op[Any]) -> str:
+    parts = []
+    for bound in op.bounds:
+        key = f"{op.name} ({bound.when})" if bound.when else op.name
+        label = _variant(op, bound)
+        most, mean, floats = END_TO_END.get(key, (None, None, None))
+        uint8 = "uint8 no case" if most is None else f"uint8 max {most:.3g}, mean {_figure(mean)}"
+        text = f"{uint8}; float max {_figure(floats)}"
+        parts.append(f"{label}: {text}" if label else text)
+    return _cell("<br>".join(parts))
+
+
 def render_op(op: Op[Any]) -> str:
     comments = _field_comments(op.Params)
     yes_no = {True: "yes", False: "no"}
@@ -119,6 +180,8 @@ def render_op(op: Op[Any]) -> str:
         )
         + " |",
         f"| Tolerance vs torchvision | {_cell(op.tolerance)} |",
+        f"| Stated bound, DALI vs reference backend | {_bounds_cell(op)} |",
+        f"| Measured end to end, DALI vs reference backend | {_measured_cell(op)} |",
         "",
         "| param | type | default | description |",
         "|---|---|---|---|",
@@ -142,10 +205,15 @@ def render_operators_md() -> str:
         "Every op has a pydantic params model (its spec entry is `{op: <name>, ...}`), a shape "
         "rule checked before anything runs, a DALI builder and the torchvision v2 transform it "
         "reproduces. Random parameters are drawn in Python per sample, so the DALI graph and "
-        "the torch path apply exactly the same ones. Sizes are (height, width) unless a param "
-        "says otherwise. Tolerances are measured DALI vs torchvision on uint8 images (0-255 "
-        'scale) unless stated. GPU builders use the same operators with `device="gpu"`; '
-        "this page's tolerances were measured on the CPU backend.",
+        "the torch path (the reference backend, each op's `apply_torch`) apply exactly the same "
+        "ones. Sizes are (height, width) unless a param says otherwise. Tolerances are measured "
+        "DALI vs torchvision on uint8 images (0-255 scale) unless stated. The stated bound is "
+        "the op's `bounds`: max and mean absolute difference on uint8 outputs (0-255) and max "
+        "on float outputs (their own units), DALI vs the reference backend on the same draws; "
+        "tests/backends/test_reference.py checks it end to end on every case of the op table "
+        "(a chain is held to the largest bound of its ops), and the measured row is what that "
+        'test found. GPU builders use the same operators with `device="gpu"`; this page\'s '
+        "figures were measured on the CPU backend.",
         "",
         "| op | torchvision | random | CPU | GPU |",
         "|---|---|---|---|---|",

@@ -15,7 +15,7 @@ from pydantic import PositiveFloat, field_validator
 
 from ._translate import Accepts, Mapped
 from ._types import Pixels
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
 
@@ -62,7 +62,11 @@ class GaussianBlur(Op[GaussianBlurParams]):
     random = True
     dali_operator = "fn.gaussian_blur (sigma argument input)"
     torchvision_name = "v2.GaussianBlur"
-    tolerance = "exact on uint8 (measured 0); float <= 1e-6"
+    tolerance = (
+        "uint8: max abs diff <= 1 (0-255) on rare pixels (a rounding tie of the separable "
+        "sums), mean < 0.001; float <= 1e-6"
+    )
+    bounds = (Tolerance(max_abs=1.0, mean_abs=1e-3, float_abs=1e-6),)
 
     def infer(self, p: GaussianBlurParams, state: ImageState) -> ImageState:
         fixed = state.fixed_size

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ._translate import Accepts, Mapped
-from .base import Args, DaliContext, Op, OpParams, register_op
+from .base import Args, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import ChainError, ImageState
 
 WEIGHTS = (0.2989, 0.587, 0.114)
@@ -38,6 +38,7 @@ class Grayscale(Op[GrayscaleParams]):
     dali_operator = "fn.coord_transform (torchvision's weights) + math.floor"
     torchvision_name = "v2.Grayscale"
     tolerance = "exact (uint8: same weights and truncation; float: <= 1e-6)"
+    bounds = (Tolerance(float_abs=1e-6),)
 
     def infer(self, p: GrayscaleParams, state: ImageState) -> ImageState:
         if state.channels not in (1, 3):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveFloat, model_validator
 
 from ._translate import Accepts, Mapped, Unsupported
-from .base import Args, BatchAffine, DaliContext, Op, OpParams, register_op
+from .base import Args, BatchAffine, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import ChainError, ImageState
 
 
@@ -51,6 +51,7 @@ class Normalize(Op[NormalizeParams]):
     dali_operator = "fn.crop_mirror_normalize"
     torchvision_name = "v2.ToDtype(float32, scale=True) + v2.Normalize"
     tolerance = "max abs diff <= 1e-5 (float output)"
+    bounds = (Tolerance(float_abs=1e-5),)
 
     def infer(self, p: NormalizeParams, state: ImageState) -> ImageState:
         if len(p.mean) not in (1, state.channels):

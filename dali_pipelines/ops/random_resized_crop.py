@@ -19,7 +19,7 @@ from ._dali import interp_type, tv_interpolation
 from ._translate import Accepts, Mapped, antialias, interp, interp_note, join, resampled, square
 from ._types import Pixels, Ratio
 from ._window import dali_decode_slice, dali_slice, window_args, window_of
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ImageState
 
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
@@ -99,6 +99,11 @@ class RandomResizedCrop(Op[RandomResizedCropParams]):
         "(both antialiased, different filter implementations; measured max 2, mean 0.22); "
         "nearest: DALI samples pixel centres (torchvision's NEAREST_EXACT), so against "
         "NEAREST some pixels come from the neighbour"
+    )
+    bounds = (
+        Tolerance(max_abs=255.0, mean_abs=6.0, float_abs=1.0, when="interpolation=nearest"),
+        Tolerance(max_abs=4.0, mean_abs=0.5, float_abs=0.016, when="interpolation=bicubic"),
+        Tolerance(max_abs=3.0, mean_abs=0.5, float_abs=0.012),
     )
 
     def infer(self, p: RandomResizedCropParams, state: ImageState) -> ImageState:

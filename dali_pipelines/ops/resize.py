@@ -22,7 +22,7 @@ from ._translate import (
     resampled,
 )
 from ._types import Pixels
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ImageState
 
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
@@ -78,6 +78,11 @@ class Resize(Op[ResizeParams]):
     dali_operator = "fn.resize (explicit per-sample size)"
     torchvision_name = "v2.Resize"
     tolerance = "max abs diff <= 3 (0-255), mean < 0.5: both antialiased, different filters"
+    bounds = (
+        Tolerance(max_abs=255.0, mean_abs=6.0, float_abs=1.0, when="interpolation=nearest"),
+        Tolerance(max_abs=4.0, mean_abs=0.5, float_abs=0.016, when="interpolation=bicubic"),
+        Tolerance(max_abs=3.0, mean_abs=0.5, float_abs=0.012),
+    )
 
     def infer(self, p: ResizeParams, state: ImageState) -> ImageState:
         if isinstance(p.size, tuple):

@@ -19,7 +19,7 @@ from ._dali import interp_type, tv_interpolation
 from ._padding import check_fill, with_fill
 from ._translate import Accepts, Mapped, Unsupported, interp
 from ._types import Degrees, HalfRange
-from .base import Args, DaliContext, Op, OpParams, Size, register_op
+from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
 
@@ -64,6 +64,10 @@ class Rotate(Op[RotateParams]):
         "nearest: mean < 0.05 (0-255), rare ties pick the neighbour pixel; bilinear: <= 1 "
         "inside, the 1-2 px band along the rotated border differs up to |pixel - fill| "
         "(torchvision applies its fill mask twice), mean < 0.6"
+    )
+    bounds = (
+        Tolerance(max_abs=255.0, mean_abs=0.6, float_abs=1.0, when="interpolation=bilinear"),
+        Tolerance(max_abs=255.0, mean_abs=0.05, float_abs=1.0),
     )
 
     def infer(self, p: RotateParams, state: ImageState) -> ImageState:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from ._dali import dali_dtype, torch_dtype
 from ._translate import Accepts, Mapped, Unsupported
-from .base import Args, BatchAffine, DaliContext, Op, OpParams, register_op
+from .base import Args, BatchAffine, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import FLOAT_DTYPES, ChainError, Dtype, ImageState
 
 _EPS = 1e-3  # torchvision's float -> int scaling is x * (max + 1 - eps)
@@ -47,8 +47,13 @@ class ToDtype(Op[ToDtypeParams]):
     tolerance = (
         "uint8 output exact; float32 <= 1e-6; float16 <= 1 ulp (torchvision scales in float16, "
         "DALI in float32); bfloat16: DALI yields float32, torch's bfloat16 rounding <= 4e-3; "
-        "float16 -> uint8 with scale: DALI computes in float32 (torchvision's float16 "
-        "255.999 rounds to 256 and wraps 1.0 to 0)"
+        "float16 -> uint8 with scale: DALI and apply_torch compute in float32 (torchvision's "
+        "float16 255.999 rounds to 256 and wraps 1.0 to 0)"
+    )
+    bounds = (
+        Tolerance(float_abs=1e-3, when="dtype=float16"),
+        Tolerance(float_abs=4e-3, when="dtype=bfloat16"),
+        Tolerance(float_abs=1e-6),
     )
 
     def infer(self, p: ToDtypeParams, state: ImageState) -> ImageState:
@@ -91,8 +96,12 @@ class ToDtype(Op[ToDtypeParams]):
         return x
 
     def apply_torch(self, p: ToDtypeParams, image: Any, args: Args) -> Any:
+        import torch
         from torchvision.transforms.v2 import functional as F
 
+        if p.dtype == "uint8" and image.dtype in (torch.float16, torch.bfloat16):
+            # As DALI: in float32 (in float16, 1.0 * 255.999 rounds to 256 and wraps to 0).
+            image = image.to(torch.float32)
         return F.to_dtype(image, torch_dtype(p.dtype), scale=p.scale)
 
     def from_torchvision_args(self, t: Any, kind: Accepts, state: ImageState) -> Mapped:

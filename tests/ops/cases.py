@@ -294,6 +294,33 @@ OP_CASES["rotate"] = _cases(
 )
 
 
+# Float inputs of the interpolating ops: their uint8 bounds over 255 (Op.bounds' float_abs).
+OP_CASES["resize"].append(
+    Case("float", (F32, {"op": "resize", "size": 32}), max_abs=0.012, mean_abs=0.002)
+)
+OP_CASES["random_resized_crop"].append(
+    Case("float", (F32, {"op": "random_resized_crop", "size": 32}), max_abs=0.012, mean_abs=0.002)
+)
+OP_CASES["rotate"].append(
+    Case(
+        "float_bilinear",
+        (F32, {"op": "rotate", "degrees": (-30, 60), "interpolation": "bilinear", "fill": 0.4}),
+        max_abs=1.0,
+        mean_abs=0.005,
+    )
+)
+# float16 -> uint8 with scale: computed in float32 on both sides (1.0 stays 255).
+OP_CASES["to_dtype"].append(
+    Case(
+        "f16_u8_scale",
+        (
+            {"op": "to_dtype", "dtype": "float16", "scale": True},
+            {"op": "to_dtype", "dtype": "uint8", "scale": True},
+        ),
+    )
+)
+
+
 # Python stages (the hybrid executor): ops registered here for the table, one deterministic and
 # one drawing from its per-sample generator. Same callable on both sides: exact.
 def _invert(image: Any) -> Any:

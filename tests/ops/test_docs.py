@@ -38,3 +38,22 @@ def test_type_str() -> None:
     )
     assert type_str(Literal["a", "b"] | None) == "'a' | 'b' | None"
     assert type_str(tuple[float, ...]) == "tuple[float, ...]"
+
+
+def test_every_bound_has_a_measured_figure_within_it() -> None:
+    """docs/operators.md states each op's bounds and what tests/backends/test_reference.py
+    measured end to end; a measured figure never exceeds its bound."""
+    from dali_pipelines.ops.docs import END_TO_END
+
+    keys = set()
+    for name, op in registered_ops().items():
+        for bound in op.bounds:
+            key = f"{name} ({bound.when})" if bound.when else name
+            keys.add(key)
+            most, mean, floats = END_TO_END.get(key, (None, None, None))
+            assert most is None or most <= bound.max_abs, key
+            assert mean is None or mean <= bound.mean_abs, key
+            assert floats is None or floats <= bound.float_abs, key
+    assert set(END_TO_END) <= keys, f"figures of no bound: {sorted(set(END_TO_END) - keys)}"
+    unmeasured = [name for name in registered_ops() if name not in END_TO_END]
+    assert not unmeasured, f"ops without a measured figure: {unmeasured}"

@@ -1,8 +1,8 @@
 """The reference backend: deterministic, resumable, and DALI's batches within each op's bound.
 
-1. Bitwise identical batches for num_threads 1 and 2 and across runs, with every random op,
-   equal to :class:`ReferenceSample` computed in this process (workers are pure functions of
-   (seed, epoch, index)).
+1. Bitwise identical batches for num_workers 0 (in-process), 1 and 2 and across runs, with every
+   random op, equal to :class:`ReferenceSample` computed in this process (workers are pure
+   functions of (seed, epoch, index)).
 2. Resuming from ``state_dict`` mid-epoch gives bitwise the uninterrupted batches.
 3. DALI vs reference end to end (``DataLoader(backend=...)``) on every case of the op table
    (tests/ops/cases.py, PNG inputs so decoding is exact): the max and mean absolute differences
@@ -67,7 +67,7 @@ def _epochs(loader: DataLoader, count: int = 1) -> Batches:
     return [(x.clone(), y.clone()) for _ in range(count) for x, y in loader]
 
 
-def _reference(folder: Path, threads: int, spec: dict[str, Any] = RANDOM_SPEC) -> DataLoader:
+def _reference(folder: Path, workers: int, spec: dict[str, Any] = RANDOM_SPEC) -> DataLoader:
     return DataLoader(
         ImageFolder(folder),
         spec,
@@ -75,7 +75,7 @@ def _reference(folder: Path, threads: int, spec: dict[str, Any] = RANDOM_SPEC) -
         shuffle=True,
         seed=5,
         backend="reference",
-        num_threads=threads,
+        num_workers=workers,  # torch's name: the reference backend's worker processes
     )
 
 
@@ -88,8 +88,8 @@ def _assert_same(a: Batches, b: Batches) -> None:
 
 def test_batches_are_bitwise_identical_whatever_the_workers(jpeg_folder: Path) -> None:
     runs = []
-    for threads in (1, 2, 1):
-        with _reference(jpeg_folder, threads) as loader:
+    for workers in (0, 1, 2, 0):
+        with _reference(jpeg_folder, workers) as loader:
             runs.append(_epochs(loader, 2))
     for other in runs[1:]:
         _assert_same(runs[0], other)
@@ -112,12 +112,12 @@ def test_workers_compute_reference_sample(jpeg_folder: Path) -> None:
         assert torch.equal(image, expected)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_resume_mid_epoch_is_bitwise(jpeg_folder: Path, threads: int) -> None:
-    with _reference(jpeg_folder, threads) as loader:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_mid_epoch_is_bitwise(jpeg_folder: Path, workers: int) -> None:
+    with _reference(jpeg_folder, workers) as loader:
         full = _epochs(loader, 2)
     stop = 3
-    with _reference(jpeg_folder, threads) as first:
+    with _reference(jpeg_folder, workers) as first:
         got: Batches = []
         for x, y in first:
             got.append((x.clone(), y.clone()))
@@ -125,7 +125,7 @@ def test_resume_mid_epoch_is_bitwise(jpeg_folder: Path, threads: int) -> None:
                 break
         state = first.state_dict()
     assert (state["epoch"], state["batch"]) == (0, stop)
-    with _reference(jpeg_folder, threads) as resumed:
+    with _reference(jpeg_folder, workers) as resumed:
         resumed.load_state_dict(state)
         got += _epochs(resumed, 2)  # the rest of epoch 0, then epoch 1
     _assert_same(full, got)
@@ -163,11 +163,13 @@ def _case_spec(case: Case) -> dict[str, Any]:
 
 
 def _run(dataset: Any, spec: dict[str, Any], backend: Backend, **kwargs: Any) -> list[Any]:
+    # DALI: one thread; the reference: in-process (its workers are covered above).
+    workers: dict[str, Any] = {"num_threads": 1} if backend == "dali" else {"num_workers": 0}
     with DataLoader(
         dataset,
         spec,
         backend=backend,
-        num_threads=1,
+        **workers,
         device="cpu",
         python_placement="inline",
         **kwargs,

@@ -36,8 +36,8 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 import numpy as np
 
-from .check import _INT_DOMAIN, _channels_last, _contiguous
 from .model import FLOAT_DTYPES, BatchContract, TensorSpec
+from .tensors import _INT_DOMAIN, _channels_last, _contiguous
 
 Library = Literal["torch", "numpy"]
 Batch = Any  # a tuple, or a dict when as_dict=True

@@ -14,7 +14,7 @@ from dali_pipelines.contracts import (
     check_batch,
     violations,
 )
-from dali_pipelines.contracts.check import STRIDED_SAMPLE
+from dali_pipelines.contracts.tensors import STRIDED_SAMPLE
 from dali_pipelines.errors import DaliPipelinesError
 
 from .conftest import image_contract

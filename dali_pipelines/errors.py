@@ -42,6 +42,45 @@ class MissingFilesError(DatasetError, FileNotFoundError):
     """
 
 
+class FileRefusedError(DataError, OSError):
+    """A file refused before its bytes are read: not a regular file (a FIFO, a device, a
+    directory), larger than ``max_file_bytes``, or a path the OS cannot take (a NUL byte).
+
+    ``path`` names the file, ``reason`` says why in a few words ("not a regular file: FIFO"),
+    ``code`` is ``validate``'s reason: ``not_regular_file``, ``too_many_bytes`` or ``unreadable``.
+    An ``OSError`` too, so code that treats unreadable files as bad samples handles it.
+    """
+
+    def __init__(self, path: str, reason: str, code: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.code = code
+
+    def __str__(self) -> str:  # OSError's own would print its args tuple
+        return f"{self.path}: {self.reason}"
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # pickles across processes
+        return type(self), (self.path, self.reason, self.code)
+
+
+class TooManyPixelsError(DataError, ValueError):
+    """An image whose header says it has more pixels than the ``max_pixels`` it was opened with."""
+
+    def __init__(self, width: int, height: int, max_pixels: int):
+        pixels = width * height
+        super().__init__(
+            f"too many pixels: {width}x{height} = {pixels} > max_pixels={max_pixels} "
+            "(raise max_pixels, or None for no limit)"
+        )
+        self.width = width
+        self.height = height
+        self.max_pixels = max_pixels
+
+    def __reduce__(self) -> tuple[type, tuple[int, int, int]]:
+        return type(self), (self.width, self.height, self.max_pixels)
+
+
 class SampleDecodeError(DataError, RuntimeError):
     """A sample that could not be decoded. ``path`` and ``index`` say which one."""
 

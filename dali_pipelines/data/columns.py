@@ -11,7 +11,9 @@ the same bound methods it always called.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..spec.source import LabelOutput
 
 _INT = re.compile(r"^[+-]?\d+$")
+#: Labels travel as int64: a class index must be below this (checked when a dataset is bound).
+INT64_LIMIT = 2**63
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: (K, 4) float32 boxes x1, y1, x2, y2 in pixels of the decoded image; (K,) int64 class indices.
 Boxes = tuple[np.ndarray, np.ndarray]
@@ -94,7 +99,9 @@ def resolve_labels(
                 f"{where(row)}: expected a class index or name, got {value!r} "
                 f"({type(value).__name__})"
             )
-        parsed.append(int(value) if isinstance(value, str) and _INT.match(value) else value)
+        if isinstance(value, str) and _INT.match(value):
+            value = _index(value, where(row))
+        parsed.append(value)
     names = output.classes
     if names is None and any(isinstance(v, str) for v in parsed):
         first_int = next((r for r, v in enumerate(parsed) if isinstance(v, int)), None)
@@ -113,8 +120,8 @@ def resolve_labels(
                     f"{where(row)}: expected one of the classes {list(lookup)}, got {value!r}"
                 )
             out.append(lookup[value])
-        elif value < 0 or (names is not None and value >= len(names)):
-            limit = f" and < {len(names)}" if names is not None else ""
+        elif value < 0 or value >= (INT64_LIMIT if names is None else len(names)):
+            limit = f" and < {len(names) if names is not None else '2**63 (int64)'}"
             raise DatasetError(f"{where(row)}: expected a class index >= 0{limit}, got {value}")
         else:
             out.append(value)
@@ -127,8 +134,52 @@ def parse_number(value: Any, where: str) -> float:
         raise DatasetError(f"{where}: expected a number, got {value!r} ({type(value).__name__})")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an int beyond any float
         raise DatasetError(f"{where}: expected a number, got {value!r}") from None
     if not math.isfinite(number):
         raise DatasetError(f"{where}: expected a finite number, got {value!r}")
+    if abs(number) > _FLOAT32_MAX:  # features are float32: this would become inf
+        raise DatasetError(f"{where}: expected a finite float32 (|x| <= 3.4e38), got {value!r}")
     return number
+
+
+def _index(text: str, where: str) -> int:
+    """A digit string as an int; more than 19 digits (beyond int64) is refused before parsing
+    (Python refuses to parse more than 4300 digits with a ValueError of its own)."""
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:
+        raise DatasetError(
+            f"{where}: expected a class index below 2**63 (int64), got {text[:40]!r}"
+        )
+    return int(text)
+
+
+def read_data_file(path: str | os.PathLike[str], limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or :class:`DatasetError`.
+
+    Opened without blocking (a FIFO swapped in is refused, not waited on) and read at most
+    ``limit + 1`` bytes, so neither a special file nor a huge one can exhaust memory. ``what``
+    names the limit in messages (``ManifestLimits.max_bytes``).
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DatasetError(f"{name}: expected a readable file, got {exc.strerror}") from exc
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DatasetError(f"{name}: expected a regular file, got a special file")
+        if info.st_size > limit:
+            raise DatasetError(
+                f"{name}: expected at most {limit} bytes ({what}), got {info.st_size}"
+            )
+        # As large as fstat says, plus one byte: more means the file grew; read on, bounded.
+        chunks = [handle.read(info.st_size + 1)]
+        total = len(chunks[0])
+        while len(chunks[-1]) and total <= limit and total > info.st_size:
+            chunks.append(handle.read(min(1 << 20, limit + 1 - total)))
+            total += len(chunks[-1])
+    if total > limit:
+        raise DatasetError(f"{name}: expected at most {limit} bytes ({what}), got more")
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -7,89 +7,227 @@ loader binds the manifest (before the first batch): a missing file, an empty cel
 is neither an index nor a class name and a feature that is not a finite number each raise
 :class:`DatasetError` as ``<manifest> row R, column 'C': expected X, got Y`` (rows count from 1,
 the header excluded).
+
+Parsing never changes which file a row names: CSV goes through the ``csv`` module record by
+record (a quoted newline stays in its cell), JSONL splits at ``\n`` only (U+2028, U+0085 and
+other line separators are text inside a JSON string). A manifest from elsewhere cannot exhaust
+memory: :class:`ManifestLimits` bounds the file's bytes, its rows, the bytes of one row and the
+columns (overridable defaults); only the encoded file is kept, and a row is decoded and parsed
+when it is needed, so only the cells a spec uses are ever held as Python objects.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DatasetError
-from .columns import BoundSource, parse_number, resolve_labels
+from .columns import BoundSource, parse_number, read_data_file, resolve_labels
 from .paths import read_file, safe_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
-    from ..spec.source import LabelOutput
+
+
+@dataclass(frozen=True)
+class ManifestLimits:
+    """Bounds on one manifest file; each may be raised for a large, trusted manifest.
+
+    Memory while binding is about the file's size plus, per row, the cells the spec uses (a
+    path string, a label, the features): about 0.3 KB a row for an image and a label.
+    """
+
+    #: The file's size (1 GiB: an ImageNet-1k manifest is ~80 MB).
+    max_bytes: int = 1 << 30
+    #: Data rows (10 million).
+    max_rows: int = 10_000_000
+    #: Bytes of one row: a JSONL line or a CSV record with its quoted newlines (1 MiB).
+    max_row_bytes: int = 1 << 20
+    #: Distinct column names (10,000): a JSONL file may name new keys on every line.
+    max_columns: int = 10_000
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if type(value) is not int or value < 1:
+                raise DatasetError(
+                    f"ManifestLimits.{field.name}: expected an int >= 1, got {value!r}"
+                )
 
 
 class Manifest:
     """Rows of a ``.csv`` (header line first) or ``.jsonl`` (one JSON object per line) file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, check_files: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        check_files: bool = True,
+        limits: ManifestLimits | None = None,
+    ):
         self.file = Path(path)
         self.check_files = check_files
+        self.limits = ManifestLimits() if limits is None else limits
+        if not isinstance(self.limits, ManifestLimits):
+            got = type(self.limits).__name__
+            raise DatasetError(f"Manifest.limits: expected a ManifestLimits, got {got}")
         if not self.file.is_file():
             raise DatasetError(f"Manifest.path: expected a CSV or JSONL file, got {str(path)!r}")
         # Resolved once: every image path must stay under this folder.
         self.root = os.path.realpath(self.file.parent)
         suffix = self.file.suffix.lower()
-        raw = self.file.read_bytes()
-        self._digest = hashlib.sha256(raw).hexdigest()[:16]
-        text = raw.decode("utf-8-sig")
-        if suffix == ".csv":
-            self.columns, self.rows = self._read_csv(text)
-        elif suffix in (".jsonl", ".ndjson"):
-            self.columns, self.rows = self._read_jsonl(text)
-        else:
+        if suffix not in (".csv", ".jsonl", ".ndjson"):
             raise DatasetError(f"{self.file}: expected a .csv or .jsonl file, got {suffix!r}")
-        if not self.rows:
+        self._csv = suffix == ".csv"
+        what = "ManifestLimits.max_bytes"
+        self._raw = read_data_file(self.file, self.limits.max_bytes, what)
+        self._digest = hashlib.sha256(self._raw).hexdigest()[:16]
+        self.columns: tuple[str, ...] = ()
+        self.columns, self._count = self._scan()
+        if not self._count:
             raise DatasetError(f"{self.file}: expected at least one row, got none")
         self._bound: BoundSource | None = None
 
-    def _read_csv(self, text: str) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-        reader = csv.DictReader(text.splitlines())
-        columns = tuple(reader.fieldnames or ())
-        if not columns:
-            raise DatasetError(f"{self.file}: expected a header line naming the columns, got none")
-        rows = []
-        for number, row in enumerate(reader, 1):
-            if None in row:  # more cells than header names
+    # -- parsing -------------------------------------------------------------------------------
+    def _lines(self) -> Iterator[tuple[int, str, int]]:
+        """(line number, decoded line with its ``\\n``, bytes) per ``\\n``-terminated line."""
+        raw, limit = self._raw, self.limits.max_row_bytes
+        start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+        number = 0
+        while start < len(raw):
+            end = raw.find(b"\n", start)
+            end = len(raw) if end < 0 else end + 1
+            number += 1
+            if end - start > limit:
                 raise DatasetError(
-                    f"{self.file} row {number}: expected {len(columns)} cells, got more"
+                    f"{self.file} line {number}: expected at most {limit} bytes "
+                    f"(ManifestLimits.max_row_bytes), got {end - start}"
                 )
-            rows.append(dict(row))
-        return columns, rows
+            try:
+                line = raw[start:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = raw[start + exc.start : start + exc.end].hex()
+                raise DatasetError(
+                    f"{self.file} line {number}: expected UTF-8 text, got bytes 0x{bad} at byte "
+                    f"{exc.start + 1} of the line"
+                ) from None
+            yield number, line, end - start
+            start = end
 
-    def _read_jsonl(self, text: str) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-        columns: dict[str, None] = {}
-        rows = []
-        for line_number, line in enumerate(text.splitlines(), 1):
+    def _csv_records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, cells) per CSV record; blank lines are skipped, as ``DictReader`` does."""
+        pending = [0]  # bytes of the record being read: a quoted cell may span lines
+        limit = self.limits.max_row_bytes
+
+        def lines() -> Iterator[str]:
+            for number, line, size in self._lines():
+                pending[0] += size
+                if pending[0] > limit:
+                    raise DatasetError(
+                        f"{self.file} line {number}: expected a row of at most {limit} bytes "
+                        "(ManifestLimits.max_row_bytes), got more"
+                    )
+                yield line
+
+        reader = csv.reader(lines())
+        try:
+            for record in reader:
+                pending[0] = 0
+                if record:
+                    yield reader.line_num, record
+        except csv.Error as exc:
+            got = f"malformed CSV ({exc})"
+            raise DatasetError(
+                f"{self.file} line {reader.line_num}: expected CSV, got {got}"
+            ) from None
+
+    def _jsonl_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, line, _ in self._lines():
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                where = f"{self.file} line {line_number}"
-                got = f"invalid JSON ({exc})"
-                raise DatasetError(f"{where}: expected a JSON object, got {got}") from exc
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, > 4300 digits, nesting
+                where = f"{self.file} line {number}"
+                got = f"invalid JSON ({str(exc)[:200]})"
+                raise DatasetError(f"{where}: expected a JSON object, got {got}") from None
             if not isinstance(row, dict):
                 got = type(row).__name__
-                raise DatasetError(f"{self.file} line {line_number}: expected an object, got {got}")
+                raise DatasetError(f"{self.file} line {number}: expected an object, got {got}")
+            yield number, row
+
+    def _records(self) -> Iterator[dict[str, Any]]:
+        """Every data row as a dict (a CSV row's missing cells are ``None``)."""
+        if not self._csv:
+            yield from (row for _, row in self._jsonl_records())
+            return
+        width = len(self.columns)
+        records = self._csv_records()
+        next(records, None)  # the header
+        for number, (_, record) in enumerate(records, 1):
+            if len(record) > width:  # more cells than header names
+                raise DatasetError(f"{self.file} row {number}: expected {width} cells, got more")
+            yield dict(zip(self.columns, record + [None] * (width - len(record))))
+
+    def _scan(self) -> tuple[tuple[str, ...], int]:
+        """The column names and the row count, every row checked against the limits."""
+        columns: dict[str, None] = {}
+        if self._csv:
+            header = next(self._csv_records(), (0, []))[1]
+            if not header:
+                raise DatasetError(
+                    f"{self.file}: expected a header line naming the columns, got none"
+                )
+            self._check_columns(len(header))
+            for column in header:
+                if column in columns:
+                    raise DatasetError(
+                        f"{self.file}: expected distinct column names, got {column!r} twice"
+                    )
+                columns[column] = None
+            self.columns = tuple(columns)
+            count = 0
+            for count, _ in enumerate(self._records(), 1):
+                self._check_rows(count)
+            return self.columns, count
+        count = 0
+        for count, (_, row) in enumerate(self._jsonl_records(), 1):
+            self._check_rows(count)
             columns.update(dict.fromkeys(row))
-            rows.append(row)
-        return tuple(columns), rows
+            self._check_columns(len(columns))
+        return tuple(columns), count
+
+    def _check_rows(self, count: int) -> None:
+        if count > self.limits.max_rows:
+            raise DatasetError(
+                f"{self.file}: expected at most {self.limits.max_rows} rows "
+                "(ManifestLimits.max_rows), got more"
+            )
+
+    def _check_columns(self, count: int) -> None:
+        if count > self.limits.max_columns:
+            raise DatasetError(
+                f"{self.file}: expected at most {self.limits.max_columns} columns "
+                f"(ManifestLimits.max_columns), got {count}"
+            )
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as a dict, parsed anew on each access (the manifest keeps its bytes only)."""
+        return list(self._records())
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count
 
     def __repr__(self) -> str:
         return f"Manifest(file={str(self.file)!r}, rows={len(self)}, columns={list(self.columns)})"
@@ -98,42 +236,52 @@ class Manifest:
     def _where(self, row: int, column: str) -> str:
         return f"{self.file.name} row {row + 1}, column {column!r}"
 
-    def _cells(self, column: str) -> list[Any]:
-        if column not in self.columns:
-            raise DatasetError(
-                f"{self.file.name}: expected a column {column!r} (from the spec's source), "
-                f"got columns {list(self.columns)}"
-            )
-        cells = []
-        for row, values in enumerate(self.rows):
-            value = values.get(column)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                where = self._where(row, column)
-                raise DatasetError(f"{where}: expected a value, got an empty cell")
-            cells.append(value)
-        return cells
+    def _table(self, columns: Iterable[str]) -> dict[str, list[Any]]:
+        """The cells of ``columns`` in one pass over the rows; an empty cell names its row."""
+        wanted = list(dict.fromkeys(columns))
+        for column in wanted:
+            if column not in self.columns:
+                raise DatasetError(
+                    f"{self.file.name}: expected a column {column!r} (from the spec's source), "
+                    f"got columns {list(self.columns)[:50]}"
+                )
+        table: dict[str, list[Any]] = {column: [] for column in wanted}
+        for row, values in enumerate(self._records()):
+            for column in wanted:
+                value = values.get(column)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    where = self._where(row, column)
+                    raise DatasetError(f"{where}: expected a value, got an empty cell")
+                table[column].append(value)
+        return table
 
     def _safe_path(self, value: Any, where: str) -> str:
         return safe_path(self.root, value, where, "the manifest's folder", self.check_files)
 
     def bind(self, layout: Layout) -> BoundSource:
         """Check every cell ``layout`` uses and return its readers (the loader calls this)."""
-        image_files = [
-            [self._safe_path(v, self._where(r, c.key)) for r, v in enumerate(self._cells(c.key))]
-            for c in layout.images
-        ]
-        labels, num_classes = [], None
-        for position, output in enumerate(layout.labels):
-            values, classes = self._labels(output)
-            labels.append(values.__getitem__)
-            if position == 0:
-                num_classes = classes
-        features = [self._features(o.columns).__getitem__ for o in layout.features]
         if layout.boxes is not None:
             raise DatasetError(
                 f"{self.file.name}: expected no 'boxes' output (a manifest holds no boxes; use "
                 f"Coco), got {layout.boxes.name!r}"
             )
+        table = self._table(
+            [c.key for c in layout.images]
+            + [o.column for o in layout.labels]
+            + [c for o in layout.features for c in o.columns]
+        )
+        image_files = [
+            [self._safe_path(v, self._where(r, c.key)) for r, v in enumerate(table[c.key])]
+            for c in layout.images
+        ]
+        labels, num_classes = [], None
+        for position, output in enumerate(layout.labels):
+            where = functools.partial(self._where, column=output.column)
+            values, classes = resolve_labels(table[output.column], output, where)
+            labels.append(values.__getitem__)
+            if position == 0:
+                num_classes = classes
+        features = [self._features(table, o.columns).__getitem__ for o in layout.features]
         readers: list[Callable[[int], np.ndarray]] = [
             functools.partial(read_file, files) for files in image_files
         ]
@@ -147,14 +295,10 @@ class Manifest:
         )
         return self._bound
 
-    def _labels(self, output: LabelOutput) -> tuple[list[int], int | None]:
-        cells = self._cells(output.column)
-        return resolve_labels(cells, output, functools.partial(self._where, column=output.column))
-
-    def _features(self, columns: tuple[str, ...]) -> np.ndarray:
-        matrix = np.empty((len(self.rows), len(columns)), dtype=np.float32)
+    def _features(self, table: dict[str, list[Any]], columns: tuple[str, ...]) -> np.ndarray:
+        matrix = np.empty((self._count, len(columns)), dtype=np.float32)
         for j, column in enumerate(columns):
-            for row, value in enumerate(self._cells(column)):
+            for row, value in enumerate(table[column]):
                 matrix[row, j] = parse_number(value, self._where(row, column))
         return matrix
 

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
 
 INDEX_VERSION = 1
+#: The largest label or feature member read as text, in bytes (64 KiB: one class name or number).
+MAX_TEXT_BYTES = 1 << 16
 _BRACES = re.compile(r"\{(\d+)\.\.(\d+)\}")
 
 
@@ -73,6 +75,7 @@ def _split(name: str) -> tuple[str, str] | None:
 
 def _scan(path: str) -> list[tuple[str, dict[str, tuple[int, int]]]]:
     samples: dict[str, dict[str, tuple[int, int]]] = {}
+    size = os.stat(path).st_size
     try:
         with tarfile.open(path, "r:") as tar:  # uncompressed only: members must be seekable
             for member in tar:
@@ -81,11 +84,39 @@ def _scan(path: str) -> list[tuple[str, dict[str, tuple[int, int]]]]:
                 parts = _split(member.name)
                 if parts is None:
                     continue
+                _check_extent(path, member.name, member.offset_data, member.size, size)
                 key, ext = parts
                 samples.setdefault(key, {})[ext] = (member.offset_data, member.size)
     except (tarfile.TarError, OSError) as exc:
         raise DatasetError(f"{path}: expected an uncompressed tar file, got {exc}") from exc
     return list(samples.items())
+
+
+def _check_extent(path: str, name: str, offset: int, length: int, size: int) -> None:
+    """A member's data must lie inside the shard: a header claiming more (a truncated or
+    forged tar) would make a read allocate what the header says."""
+    if offset < 0 or length < 0 or offset + length > size:
+        raise DatasetError(
+            f"{path}: expected member {name!r} inside the file ({size} bytes), got {length} "
+            f"bytes at offset {offset} (a truncated or damaged tar)"
+        )
+
+
+def _cached(path: str, data: dict[str, Any], size: int) -> Shard:
+    """The shard from a cache file's ``samples``; ``ValueError`` when any entry is malformed."""
+    samples = []
+    for key, members in data["samples"]:
+        if not isinstance(key, str) or not isinstance(members, dict):
+            raise ValueError("malformed cache entry")
+        extents = {}
+        for ext, (offset, length) in members.items():
+            if type(offset) is not int or type(length) is not int:
+                raise ValueError("malformed cache entry")
+            if offset < 0 or length < 0 or offset + length > size:
+                raise ValueError("cache entry outside the shard")
+            extents[ext] = (offset, length)
+        samples.append((key, extents))
+    return Shard(path, samples)
 
 
 def load_index(path: str, index_dir: str | None = None) -> Shard:
@@ -101,9 +132,8 @@ def load_index(path: str, index_dir: str | None = None) -> Shard:
         with open(cache, encoding="utf-8") as handle:
             data = json.load(handle)
         if all(data.get(k) == v for k, v in stamp.items()):
-            cached = [(key, {e: (o, s) for e, (o, s) in m.items()}) for key, m in data["samples"]]
-            return Shard(path, cached)
-    except (OSError, ValueError, KeyError, TypeError):
+            return _cached(path, data, stat.st_size)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         pass  # no cache yet, or a stale/broken one: index again
     samples = _scan(path)
     payload = {**stamp, "samples": [[key, exts] for key, exts in samples]}
@@ -198,7 +228,22 @@ class WebDataset:
         return f"{self.shards[shard].path}:{key}.{choice}"
 
     def _text(self, index: int, ext: str) -> str:
-        return self.read_member(index, ext).tobytes().decode("utf-8").strip()
+        """A label or feature member as text: at most ``MAX_TEXT_BYTES`` of UTF-8."""
+        shard, _, (offset, size) = self._member(index, ext)
+        if size > MAX_TEXT_BYTES:
+            raise DatasetError(
+                f"{self.member_path(index, ext)}: expected a label or number of at most "
+                f"{MAX_TEXT_BYTES} bytes (webdataset.MAX_TEXT_BYTES), got {size}"
+            )
+        data = os.pread(self._fd(shard), size, offset)
+        try:
+            return data.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            bad = data[exc.start : exc.end].hex()
+            raise DatasetError(
+                f"{self.member_path(index, ext)}: expected UTF-8 text, got bytes 0x{bad} at "
+                f"byte {exc.start + 1}"
+            ) from None
 
     # -- binding -------------------------------------------------------------------------------
     def bind(self, layout: Layout) -> BoundSource:

@@ -46,7 +46,7 @@ class DaliExecutor:
         self.feed = feed
         self.plan = plan
         self.options = options
-        self.source = BatchSource(feed, plan)
+        self.source = BatchSource(feed, plan, depth=options.prefetch_queue_depth)
         self._probe = DecodeProbe(plan.spec.decode.color)
         self._pipe: Any = None
         self._dirty = False  # a run was started and not drained
@@ -137,4 +137,5 @@ class DaliExecutor:
 
     def close(self) -> None:
         self._discard()
+        self.source.close()
         self._probe.close()

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ...plan import Plan
-from ..feed import Prepared, SampleFeed
+from ..feed import BadSample, Prepared, SampleFeed
 from ..recovery import placeholder_pnm
 
 
@@ -31,7 +32,7 @@ class BatchSource:
     for an iteration can be mapped back to the files.
     """
 
-    def __init__(self, feed: SampleFeed, plan: Plan):
+    def __init__(self, feed: SampleFeed, plan: Plan, depth: int = 2):
         self.feed = feed
         self.plan = plan
         self.layout = plan.layout
@@ -49,6 +50,11 @@ class BatchSource:
         self._batches: Sequence[np.ndarray] = ()
         self._stop = False
         self.issued: dict[int, np.ndarray] = {}
+        #: Batches read ahead on a thread while DALI works (file reads release the GIL), so
+        #: DALI's call for the next batch finds its inputs ready.
+        self.depth = depth
+        self._ahead: dict[int, Future[tuple[list[Prepared], list[BadSample]]]] = {}
+        self._threads: ThreadPoolExecutor | None = None
 
     @property
     def num_data(self) -> int:
@@ -62,6 +68,7 @@ class BatchSource:
 
     def start(self, epoch: int, batches: Sequence[np.ndarray]) -> None:
         with self._lock:
+            self._cancel()
             self._epoch = epoch
             self._batches = batches
             self._stop = False
@@ -71,29 +78,53 @@ class BatchSource:
         """End the current run early: the next call raises StopIteration."""
         with self._lock:
             self._stop = True
+            self._cancel()
 
     def __call__(self, info: Any) -> list[Any]:
         with self._lock:
             iteration = int(info.iteration)
             if self._stop or iteration >= len(self._batches):
                 raise StopIteration
-            indices = self._batches[iteration]
+            indices = self.issued[iteration] = self._batches[iteration]
             epoch = self._epoch
-            self.issued[iteration] = indices
-        return self.pack(self.prepare(indices, epoch))
-
-    def prepare(self, indices: np.ndarray, epoch: int) -> list[Prepared]:
-        feed, recovery = self.feed, self.feed.recovery
-        samples = []
-        for raw in indices.tolist():
-            sample = feed.prepare(raw, epoch)
-            if isinstance(sample, Prepared):
-                samples.append(sample)
-            else:
-                recovery.bad(epoch, sample)  # raises naming the file, or records the skip
+            ready = self._ahead.pop(iteration, None)
+            for ahead in range(iteration + 1, min(iteration + 1 + self.depth, len(self._batches))):
+                if ahead not in self._ahead:
+                    self._ahead[ahead] = self._pool().submit(
+                        self.prepare, self._batches[ahead], epoch
+                    )
+        samples, bad = ready.result() if ready is not None else self.prepare(indices, epoch)
+        for sample in bad:  # recorded (or raised) when DALI takes the batch, not when read ahead
+            self.feed.recovery.bad(epoch, sample)
         if not samples:  # every sample skipped: DALI cannot run an empty batch
-            samples.append(feed.placeholder(epoch, self._placeholder))
-        return samples
+            samples.append(self.feed.placeholder(epoch, self._placeholder))
+        return self.pack(samples)
+
+    def prepare(self, indices: np.ndarray, epoch: int) -> tuple[list[Prepared], list[BadSample]]:
+        """Read, guard and draw the samples of one batch (on the read-ahead thread)."""
+        samples: list[Prepared] = []
+        bad: list[BadSample] = []
+        for raw in indices.tolist():
+            sample = self.feed.prepare(raw, epoch)
+            (samples if isinstance(sample, Prepared) else bad).append(sample)  # type: ignore[arg-type]
+        return samples, bad
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(1, thread_name_prefix="dali-pipelines-feed")
+        return self._threads
+
+    def _cancel(self) -> None:
+        for future in self._ahead.values():
+            future.cancel()
+        self._ahead.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self._cancel()
+            if self._threads is not None:
+                self._threads.shutdown(wait=True, cancel_futures=True)
+                self._threads = None
 
     def pack(self, samples: list[Prepared]) -> list[Any]:
         layout = self.layout

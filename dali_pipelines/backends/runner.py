@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import DaliPipelinesError, SampleDecodeError
-from ..ops.python.stage import StageFailure, cause_of, stage_error
+from ..ops.python.stage import StageFailure, failure_error
 from ..plan import Plan
 from .assemble import Assembler, RawBatch
 from .feed import BadSample, SampleFeed
@@ -93,7 +93,7 @@ class Runner:
                 self._recover(failure, epoch)
                 position += failure.done  # re-run the failed batch, now recovered
             except StageFailure as failure:
-                raise self._stage_error(failure) from cause_of(failure)
+                raise self._stage_error(failure)  # noqa: B904 (chained by failure_error)
 
     def _unquarantined(self, batch: np.ndarray, epoch: int) -> np.ndarray:
         """Quarantined samples are reported again but never decoded again."""
@@ -110,10 +110,11 @@ class Runner:
                 self.recovery.skip(epoch, index, self.bound.path(index), reason)
         return np.asarray(keep, dtype=np.int64)
 
-    def _stage_error(self, failure: StageFailure) -> DaliPipelinesError:
+    def _stage_error(self, failure: StageFailure) -> BaseException:
+        """A ``PythonStageError`` naming op, sample and file (an interrupt: itself, noted)."""
         index = failure.index
         path = self.bound.path(index) if index is not None and index >= 0 else None
-        return stage_error(failure, path)
+        return failure_error(failure, path)
 
     def _recover(self, failure: BatchFailure, epoch: int) -> None:
         """Find the samples the decoder failed on; raise, or record fallbacks/skips."""

@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from .config import LoaderConfig
     from .dataloader import DataLoader
+    from .lightning import LoaderDataModule as LoaderDataModule
     from .order import EpochOrder
 
-_LAZY = {"DataLoader": ".dataloader", "EpochOrder": ".order", "LoaderConfig": ".config"}
+_LAZY = {
+    "DataLoader": ".dataloader",
+    "EpochOrder": ".order",
+    "LoaderConfig": ".config",
+    "LoaderDataModule": ".lightning",  # imports Lightning: only where it is installed
+}
 
-__all__ = ["DataLoader", "EpochOrder", "LoaderConfig"]
+__all__ = ["DataLoader", "EpochOrder", "LoaderConfig"]  # LoaderDataModule: with Lightning
 
 
 def __getattr__(name: str) -> Any:

@@ -61,6 +61,15 @@ def _as_bool(value: Any) -> Any:
     return bool(value) if numpy_bool else value
 
 
+def _as_number(value: Any) -> Any:
+    """numpy numbers as Python ones (strict floats take ints, never bools); the rest stays."""
+    item = getattr(value, "item", None)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and callable(item):
+        number = item()  # a numpy bool becomes a bool: refused
+        return number if isinstance(number, int | float) else value
+    return value
+
+
 def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -125,6 +134,12 @@ class LoaderConfig(FrozenModel):
         "auto", "where Python stages run: auto, inline or in worker processes"
     )
     python_workers: Int = _arg(None, "Python-stage worker processes; None: num_threads", ge=0)
+    timeout: Annotated[float, BeforeValidator(_as_number)] = _arg(
+        0.0,
+        "seconds to wait for a batch from the Python-stage workers; 0: no limit (torch's "
+        "default). A stage that never returns then ends in a PythonStageError",
+        ge=0,
+    )
     batch_ops: Annotated[tuple[Any, ...] | None, BeforeValidator(_as_tuple)] = _arg(
         None, "MixUp/CutMix as dicts or torchvision v2 transforms"
     )
@@ -237,9 +252,10 @@ def _expected(info: FieldInfo) -> str:
         text = ", ".join(values[:-1]) + f" or {values[-1]}"
     elif annotation is bool:
         text = "True or False"
-    elif annotation is int:
+    elif annotation in (int, float):
         bounds = [_bound(m) for m in info.metadata if _bound(m)]
-        text = "an int" + (" " + " and ".join(bounds) if bounds else "")
+        noun = "an int" if annotation is int else "a number"
+        text = noun + (" " + " and ".join(bounds) if bounds else "")
     elif typing.get_origin(annotation) is tuple:
         text = "a list"
     else:

@@ -8,9 +8,8 @@ Its arguments are validated first, as one :class:`~.config.LoaderConfig`.
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -29,9 +28,10 @@ from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure, default_seed
 from .distributed import resolve_placement
+from .iteration import Iterations, LoaderIterator, epoch_batches
 from .order import EpochOrder
 from .runners import RunSettings, make_runner
-from .state import STATE_VERSION, Sampler, check_state, make_state
+from .state import STATE_VERSION, Sampler, check_epoch, check_state, make_state
 from .stats import LoaderStats
 
 __all__ = ["DEFAULT_MAX_PIXELS", "STATE_VERSION", "Backend", "DataLoader"]
@@ -56,12 +56,19 @@ class DataLoader:
     :mod:`dali_pipelines.loader.torch_args` for what each torch argument maps to. ``device``
     takes torch's spellings (``"cuda"``, ``"cuda:1"``, a ``torch.device``). Python stages run
     inline or in ``python_workers`` processes (default: ``num_workers``, else ``num_threads``)
-    as ``python_placement`` decides (docs/hybrid.md).
+    as ``python_placement`` decides (docs/hybrid.md); ``timeout`` (seconds, 0: none) bounds
+    the wait for a batch from those workers, as torch's does.
+
+    One iteration at a time (:mod:`.iteration`): a new ``iter(loader)`` ends the previous
+    iterator, which then raises ``DaliPipelinesError`` if advanced; ``iter()`` from a second
+    thread while another thread's iteration is unfinished raises ``DaliPipelinesError``.
     """
 
     _runner: Runner | None
     # (epoch, batches delivered) of the epoch being iterated; None between epochs.
     _active: tuple[int, int] | None
+    # The resume position came from load_state_dict: set_epoch of its epoch keeps it.
+    _restored: bool
 
     def __init__(
         self,
@@ -88,6 +95,7 @@ class DataLoader:
         persistent_workers: bool | None = None,
         python_placement: PythonPlacement = "auto",
         python_workers: int | None = None,
+        timeout: float = 0,
         batch_ops: Sequence[Any] | None = None,
         as_dict: bool = False,
         **torch_kwargs: Any,
@@ -110,6 +118,8 @@ class DataLoader:
         self.ops_placement: Placement = place(self.plan, self.device, c.python_placement)
         self.pin_memory = c.pin_memory and self._pin_ok(c.pin_memory)
         self._runner, self._epoch, self._resume_batch, self._active = None, 0, 0, None
+        self._restored = False
+        self._iterations = Iterations()
         self.sampler = Sampler(self)
         self._check_layout()
         #: The dataset's readers for the spec's source (a manifest's cells are checked here).
@@ -230,6 +240,7 @@ class DataLoader:
             max_pixels=self.max_pixels,
             python_workers=self.python_workers,
             pin_memory=self.pin_memory,
+            timeout=self.config.timeout,
         )
         return make_runner(
             settings, self.plan, self.bound, self._recovery, self.ops_placement, self.contract
@@ -240,11 +251,15 @@ class DataLoader:
         return len(self._order)
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch of the next iteration; later iterations count up from it."""
-        if epoch < 0:
-            raise ValueError(f"epoch: expected >= 0, got {epoch}")
-        self._epoch = int(epoch)
-        self._resume_batch = 0
+        """The epoch of the next iteration; later iterations count up from it.
+
+        After ``load_state_dict`` the epoch the state is in keeps its resume position (Lightning
+        restores the state, then calls ``set_epoch`` for that same epoch); another epoch starts
+        at its first batch. ``epoch`` must be an int >= 0 (``LoaderStateError``).
+        """
+        epoch = check_epoch(epoch)
+        if not (self._restored and epoch == self._epoch):
+            self._epoch, self._resume_batch, self._restored = epoch, 0, False
         self._active = None
 
     @property
@@ -252,29 +267,8 @@ class DataLoader:
         """The epoch the next ``iter()`` will run."""
         return self._epoch
 
-    def __iter__(self) -> Iterator[Any]:
-        if self._runner is None:
-            self._runner = self._make_runner()
-        epoch, start = self._epoch, self._resume_batch
-        self._epoch, self._resume_batch = epoch + 1, 0
-        batches = self._order.batches(epoch)
-        self._active = (epoch, start)
-        self._checker.start_epoch(epoch)
-        # A wait is the time from the loop asking for a batch to receiving it (iter() included).
-        asked = time.perf_counter()
-        names = self.plan.layout.names
-        for *values, _indices in self._runner.epoch(epoch, batches, start):
-            if self.pin_memory:
-                values = [_each(v, _pinned) for v in values]
-            if self._batch_ops is not None:  # classic layout only: (images, labels)
-                values = list(self._batch_ops(*values, epoch, self._active[1]))
-            batch: Any = dict(zip(names, values)) if self.as_dict else tuple(values)
-            self._checker(batch)
-            self._active = (epoch, self._active[1] + 1)
-            self.stats.record_wait(time.perf_counter() - asked)
-            yield batch
-            asked = time.perf_counter()
-        self._active = None
+    def __iter__(self) -> LoaderIterator:
+        return self._iterations.start(lambda: epoch_batches(self), len(self))
 
     def close(self) -> None:
         """Release DALI's threads and buffers (or the reference workers)."""
@@ -322,9 +316,16 @@ class DataLoader:
         return make_state(position, self._setup())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume at ``state``'s position on the next iteration (``state_dict()``'s output).
+
+        The state is validated (``LoaderStateError`` naming the field): a strict model, the
+        same setup as this loader, ``0 <= batch <= len(loader)`` (``len``: the epoch is done,
+        the next one starts).
+        """
         drawn = self.config.seed is None
-        self._epoch, self._resume_batch = check_state(state, self._setup(), seed_drawn=drawn)
-        self._active = None
+        position = check_state(state, self._setup(), len(self), seed_drawn=drawn)
+        self._epoch, self._resume_batch = position
+        self._restored, self._active = True, None
 
     def _setup(self) -> dict[str, Any]:
         """What a state must match to resume this loader."""
@@ -356,12 +357,3 @@ def _load_spec(
 
         loaded = with_batch_ops(loaded, batch_ops)
     return loaded
-
-
-def _pinned(x: torch.Tensor) -> torch.Tensor:
-    return x.pin_memory() if x.device.type == "cpu" else x
-
-
-def _each(value: Any, move: Any) -> Any:
-    """``move`` applied to a tensor, or to every tensor of a list output."""
-    return [move(x) for x in value] if isinstance(value, list) else move(value)

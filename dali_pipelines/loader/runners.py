@@ -37,6 +37,8 @@ class RunSettings:
     max_pixels: int | None
     python_workers: int
     pin_memory: bool
+    #: Seconds to wait for a batch from the Python-stage workers; 0: no limit.
+    timeout: float = 0.0
 
     @property
     def output_device(self) -> torch.device | None:
@@ -59,7 +61,13 @@ def make_runner(
             from ..backends.hybrid.executor import HybridExecutor
 
             executor = HybridExecutor(
-                feed, plan, placement, options, settings.output_device, settings.python_workers
+                feed,
+                plan,
+                placement,
+                options,
+                settings.output_device,
+                settings.python_workers,
+                timeout=settings.timeout,
             )
         else:
             from ..backends.dali.executor import DaliExecutor

@@ -3,10 +3,11 @@
 Carried over: ``batch_size``, ``shuffle``, ``drop_last``, ``pin_memory`` (same meaning),
 ``num_workers`` (DALI's CPU threads and the Python-stage worker processes; 0 runs Python stages
 in the loading thread), ``prefetch_factor`` (batches DALI prepares ahead), ``generator`` (its
-initial seed becomes ``seed``), ``persistent_workers``/``in_order``/``pin_memory_device``
-(accepted: threads and workers always live as long as the loader, batches always come in
-order, pinned memory goes to the current device) and ``timeout=0``. The rest cannot carry over
-and raise :class:`~dali_pipelines.errors.DaliPipelinesError` saying what to do instead.
+initial seed becomes ``seed``), ``timeout`` (a LoaderConfig field: the wait for a batch from
+the Python-stage workers), ``persistent_workers``/``in_order``/``pin_memory_device`` (accepted:
+threads and workers always live as long as the loader, batches always come in order, pinned
+memory goes to the current device). The rest cannot carry over and raise
+:class:`~dali_pipelines.errors.DaliPipelinesError` saying what to do instead.
 
 :func:`map_torch_arguments` runs first in :class:`~.config.LoaderConfig`'s validation; an
 argument given in both spellings (``seed`` and ``generator``, ``prefetch_queue_depth`` and
@@ -52,9 +53,7 @@ INSTEAD = {
 
 
 #: Every torch name the mapping reads (the others of DataLoader's signature are ours too).
-TORCH_NAMES = frozenset(
-    {"num_workers", "prefetch_factor", "generator", "timeout", *ACCEPTED, *INSTEAD}
-)
+TORCH_NAMES = frozenset({"num_workers", "prefetch_factor", "generator", *ACCEPTED, *INSTEAD})
 
 
 def map_torch_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,11 +68,6 @@ def map_torch_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
             value is None or (name == "multiprocessing_context" and not value)
         ):  # None (torch's default): nothing to translate
             raise DaliPipelinesError(f"{name}: not supported: {INSTEAD[name]}")
-    if data.get("timeout"):
-        raise DaliPipelinesError(
-            f"timeout: expected 0, got {data['timeout']!r}: there is no worker to wait for; a "
-            "Python stage worker that dies is reported within seconds"
-        )
     workers = _count("num_workers", data.get("num_workers"), 0)
     if workers is not None:
         if ours.get("num_threads") is None:

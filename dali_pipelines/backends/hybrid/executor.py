@@ -8,14 +8,18 @@ the workers and the training loop overlap. Results come back in sample order; th
 
 A failure in a worker comes back as data (op, sample, exception, traceback text) and is raised
 as :class:`~dali_pipelines.errors.PythonStageError` naming the file; a worker that dies breaks
-the pool, which the executor reports as soon as the process is gone (no hang).
+the pool, which the executor reports as soon as the process is gone (no hang). With a
+``timeout`` (torch's: seconds to wait for a batch, 0 for none) a stage that never returns, or a
+stopped worker, ends in a :class:`~dali_pipelines.errors.PythonStageError` naming the samples
+in flight; the workers are killed and the next run starts a fresh pool.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any
@@ -26,6 +30,7 @@ import torch
 from ...errors import PythonStageError
 from ...fork_guard import fork_guard
 from ...ops.base import Args, Size
+from ...ops.python.op import PythonParams
 from ...ops.python.stage import StageFailure
 from ...plan import Plan
 from ...plan.placement import Placement
@@ -35,7 +40,10 @@ from ..dali.graph import GraphOptions
 from ..feed import BadSample, Prepared, SampleFeed
 from ..runner import BatchFailure
 from .tail import Tail
-from .workers import Result, StagePool, WorkerProgram
+from .workers import Chunk, StagePool, WorkerProgram
+
+#: Samples named with their files in a timeout message; the rest are counted.
+_NAMED = 8
 
 
 class _SizeRecordingFeed(SampleFeed):
@@ -85,10 +93,13 @@ class HybridExecutor:
         output_device: torch.device | None,
         workers: int,
         depth: int = 2,
+        timeout: float = 0.0,
     ):
         self.plan = plan
         self.output_device = output_device
         self.depth = max(1, depth)
+        #: Seconds to wait for a batch from the workers (0: no limit; no effect without them).
+        self.timeout = timeout
         program = WorkerProgram(plan, placement.split, placement.tail, feed.seed)
         # The workers' torch ops use torchvision's functionals: imported once here, inherited
         # by every fork (each worker importing them cost ~2.5 s on 2 cores).
@@ -108,7 +119,7 @@ class HybridExecutor:
         self.segment = DaliExecutor(self.feed, segment, segment_options)
 
     def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
-        pending: deque[tuple[list[Future[Result]], Any, RawBatch]] = deque()
+        pending: deque[tuple[list[Chunk], Any, RawBatch]] = deque()
         try:
             try:
                 for raw in self.segment.run(epoch, batches):
@@ -124,11 +135,11 @@ class HybridExecutor:
             while pending:
                 yield self._finish(*pending.popleft())
         finally:
-            for futures, *_ in pending:  # a break or an error: drop the work in flight
-                for future in futures:
+            for chunks, *_ in pending:  # a break or an error: drop the work in flight
+                for future, _ in chunks:
                     future.cancel()
 
-    def _submit(self, epoch: int, raw: RawBatch) -> tuple[list[Future[Result]], Any, RawBatch]:
+    def _submit(self, epoch: int, raw: RawBatch) -> tuple[list[Chunk], Any, RawBatch]:
         keep = raw.indices >= 0  # the placeholder of an all-skipped batch never reaches workers
         if not bool(keep.all()):
             raw = RawBatch(raw.indices[keep], [keep_rows(c, keep) for c in raw.columns])
@@ -146,14 +157,18 @@ class HybridExecutor:
             raise self._died(raw.indices) from exc
         return futures, out, raw
 
-    def _finish(self, futures: list[Future[Result]], out: Any, raw: RawBatch) -> RawBatch:
+    def _finish(self, chunks: list[Chunk], out: Any, raw: RawBatch) -> RawBatch:
         parts: list[Any] = []
         tail_args: list[list[Args]] = []
-        for future in futures:
+        deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
+        for future, ids in chunks:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                result = future.result()
+                result = future.result(timeout=wait)
             except BrokenProcessPool as exc:
                 raise self._died(raw.indices) from exc
+            except concurrent.futures.TimeoutError:
+                raise self._timed_out(ids) from None
             if result[0] == "error":
                 raise StageFailure.from_record(result[1:])
             if result[1] is not None:
@@ -177,6 +192,22 @@ class HybridExecutor:
         return PythonStageError(
             "a Python stage worker process died (killed, or crashed in native code) with "
             f"samples {indices.tolist()} in flight; the next epoch starts a fresh pool"
+        )
+
+    def _timed_out(self, ids: list[int]) -> PythonStageError:
+        """Kill the workers (one is stuck or stopped) and name the samples it held."""
+        self.pool.terminate()
+        stages = [s.params.name for s in self.plan.steps if isinstance(s.params, PythonParams)]
+        named = [f"{i} ({self.feed.bound.path(i)})" for i in ids[:_NAMED]]
+        more = f" and {len(ids) - _NAMED} more" if len(ids) > _NAMED else ""
+        return PythonStageError(
+            f"python stage {' / '.join(repr(s) for s in stages)}: no result within "
+            f"timeout={self.timeout:g} s for samples {', '.join(named)}{more} (a stage that "
+            "never returns, or a stopped worker): the workers were stopped and the next epoch "
+            "starts a fresh pool",
+            op=stages[0] if len(stages) == 1 else None,
+            index=ids[0] if len(ids) == 1 else None,
+            path=self.feed.bound.path(ids[0]) if len(ids) == 1 else None,
         )
 
     def decode_failure(self, data: np.ndarray) -> str | None:

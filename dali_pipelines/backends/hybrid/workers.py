@@ -38,6 +38,8 @@ from .tail import Tail
 Images = Any
 #: ("ok", images, tail args per sample) or ("error", op, index, exception, traceback text).
 Result = tuple[Any, ...]
+#: One task: its future and the sample indices it runs.
+Chunk = tuple[Future[Result], list[int]]
 
 
 def as_hwc(x: Any) -> np.ndarray:
@@ -203,7 +205,7 @@ class StagePool:
         images: Images,
         decoded: Sequence[Size],
         out: torch.Tensor | None = None,
-    ) -> list[Future[Result]]:
+    ) -> list[Chunk]:
         """One task per worker: contiguous chunks, so results come back in sample order.
 
         Images travel as torch tensors: torch's pickler passes a shared-memory block's file
@@ -215,7 +217,7 @@ class StagePool:
         if self._executor is None:
             done: Future[Result] = Future()
             done.set_result(self.program.run_items(epoch, indices, images, decoded, out))
-            return [done]
+            return [(done, list(indices))]
         if isinstance(images, torch.Tensor):
             images.share_memory_()  # a no-op when the DALI segment allocated it there
         else:
@@ -223,13 +225,16 @@ class StagePool:
         bounds = np.linspace(0, len(indices), min(self.workers, len(indices)) + 1).astype(int)
         submit: Callable[..., Future[Result]] = self._executor.submit
         return [
-            submit(
-                _run_chunk,
-                epoch,
-                indices[a:b],
-                images[a:b],
-                decoded[a:b],
-                None if out is None else out[a:b],
+            (
+                submit(
+                    _run_chunk,
+                    epoch,
+                    indices[a:b],
+                    images[a:b],
+                    decoded[a:b],
+                    None if out is None else out[a:b],
+                ),
+                list(indices[a:b]),
             )
             for a, b in itertools.pairwise(bounds)
             if b > a
@@ -238,6 +243,21 @@ class StagePool:
     def broken(self) -> None:
         """Drop a pool whose worker died; the next submit starts a fresh one."""
         self.close()
+
+    def terminate(self) -> None:
+        """Kill every worker (one hung in a stage, or stopped) and drop the pool; the next
+        submit starts a fresh one."""
+        executor = self._executor
+        if executor is None:
+            return
+        processes = dict(getattr(executor, "_processes", None) or {})
+        for process in processes.values():  # SIGKILL ends a stopped (SIGSTOP) process too
+            with contextlib.suppress(Exception):
+                process.kill()
+        self.close()
+        for process in processes.values():
+            with contextlib.suppress(Exception):
+                process.join(timeout=5)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -140,7 +140,8 @@ def stage_call(p: PythonParams, state_in: ImageState) -> StageCall:
     from .stage import StageCall
 
     r = resolve(p)
-    return StageCall(r.label, r.call, r.accepts, r.takes_rng, PYTHON_OP.infer(p, state_in))
+    expected = PYTHON_OP.infer(p, state_in)
+    return StageCall(r.label, r.call, r.accepts, r.takes_rng, expected, r.output)
 
 
 def _state_of(image: np.ndarray) -> ImageState:
@@ -233,7 +234,7 @@ class TorchvisionStage:
         import torch
         from torchvision import tv_tensors
 
-        from .stage import StageFailure, cause_of, stage_error
+        from .stage import StageFailure, failure_error
 
         hwc = image.permute(1, 2, 0).contiguous().numpy()
         key = (hwc.shape[2], str(hwc.dtype))
@@ -243,7 +244,7 @@ class TorchvisionStage:
         try:
             out = self._calls[key].run(hwc, seed, None)
         except StageFailure as failure:
-            raise stage_error(failure, None) from cause_of(failure)
+            raise failure_error(failure, None)  # noqa: B904 (chained by failure_error)
         return tv_tensors.Image(torch.from_numpy(out).permute(2, 0, 1))
 
     def __repr__(self) -> str:

@@ -6,11 +6,16 @@ expects (``accepts``): the array itself, a PIL image (what a torchvision transfo
 the state the planner inferred, so a wrong dtype or shape fails here, naming the stage, rather
 than deep inside DALI.
 
+Every output is checked against what the op declared: the dtype and channels of the planned
+state, and the size of its output rule (a fixed ``(h, w)``, or ``"same"``: the input's size),
+so a stage returning the wrong size fails here, naming it, in every placement.
+
 Errors: :class:`StageFailure` carries the op, the sample index and the original exception.
 Inside DALI's ``python_function`` an exception only survives as text, so :func:`run_inline`
 parks the original under a token and raises a ``RuntimeError`` carrying the token; the runner
 turns it back into a :class:`~dali_pipelines.errors.PythonStageError` with the traceback chained
-(:func:`stage_error_from`).
+(:func:`failure_error`). ``KeyboardInterrupt`` and ``SystemExit`` travel the same way but come
+out as themselves, with a note naming the op, the sample and its file.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ _PARKED: dict[int, StageFailure] = {}
 _PARKED_LOCK = threading.Lock()
 _TOKENS = itertools.count(1)
 _MAX_PARKED = 64  # failures nobody collected (a pipeline dropped mid-error) must not pile up
+#: Raised in a stage, these propagate as themselves (with a note), never as a stage error.
+INTERRUPTS = (KeyboardInterrupt, SystemExit)
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,11 @@ def to_hwc(out: Any) -> np.ndarray:
 
 
 class StageCall:
-    """One Python stage, ready to run on HWC arrays: ``call(image, seed) -> image``."""
+    """One Python stage, ready to run on HWC arrays: ``call(image, seed) -> image``.
+
+    ``expected``: the planned output state; ``rule``: the op's declared output rule (its
+    ``"same"`` size is checked against each input's size).
+    """
 
     def __init__(
         self,
@@ -171,12 +182,14 @@ class StageCall:
         accepts: Accepts,
         takes_rng: bool,
         expected: ImageState,
+        rule: OutputRule | None = None,
     ):
         self.label = label
         self.call = call
         self.accepts = accepts
         self.takes_rng = takes_rng
         self.expected = expected
+        self.rule = rule
 
     def __call__(self, image: np.ndarray, seed: int) -> np.ndarray:
         value = to_input(image, self.accepts)
@@ -186,9 +199,9 @@ class StageCall:
         else:  # torchvision-style: draws from the global RNGs
             with seeded_globals(seed):
                 out = self.call(value, **kwargs)
-        return self._check(to_hwc(out))
+        return self._check(to_hwc(out), (int(image.shape[0]), int(image.shape[1])))
 
-    def _check(self, out: np.ndarray) -> np.ndarray:
+    def _check(self, out: np.ndarray, size_in: tuple[int, int]) -> np.ndarray:
         exp = self.expected
         if out.dtype != np.dtype(exp.dtype):
             raise TypeError(
@@ -197,16 +210,22 @@ class StageCall:
             )
         if out.shape[2] != exp.channels:
             raise ValueError(f"returned {out.shape[2]} channels, expected {exp.channels}")
+        size = (int(out.shape[0]), int(out.shape[1]))
         fixed = exp.fixed_size
-        if fixed is not None and out.shape[:2] != fixed:
-            raise ValueError(f"returned size {out.shape[:2]}, expected {fixed}")
+        if fixed is not None and size != fixed:
+            raise ValueError(f"returned size {size}, expected {fixed} (the declared size)")
+        if fixed is None and self.rule is not None and self.rule.size == "same" and size != size_in:
+            raise ValueError(
+                f"returned size {size}, expected {size_in} (the input's: the op declares "
+                'size="same"; declare a fixed (h, w) or size="varies" if it changes the size)'
+            )
         return out
 
     def run(self, image: np.ndarray, seed: int, index: int | None) -> np.ndarray:
-        """Like calling it, with a failure wrapped in :class:`StageFailure`."""
+        """Like calling it, with a failure (or an interrupt) wrapped in :class:`StageFailure`."""
         try:
             return self(image, seed)
-        except Exception as exc:
+        except (Exception, *INTERRUPTS) as exc:
             raise StageFailure(self.label, index, exc) from exc
 
 
@@ -248,17 +267,20 @@ class RemoteTraceback(Exception):
 
 
 def stage_error(failure: StageFailure, path: str | None) -> PythonStageError:
-    """The user-facing error: op, sample index and file; raise it ``from`` :func:`cause_of`."""
-    where = f"sample {failure.index}" if failure.index is not None else "a sample"
-    if path is not None:
-        where += f" ({path})"
+    """The user-facing error: op, sample index and file (see :func:`failure_error`)."""
     cause = failure.cause
     return PythonStageError(
-        f"python stage {failure.op!r} failed on {where}: {type(cause).__name__}: {cause}",
+        f"python stage {failure.op!r} failed on {_where(failure, path)}: "
+        f"{type(cause).__name__}: {cause}",
         op=failure.op,
         index=failure.index,
         path=path,
     )
+
+
+def _where(failure: StageFailure, path: str | None) -> str:
+    where = f"sample {failure.index}" if failure.index is not None else "a sample"
+    return where if path is None else f"{where} ({path})"
 
 
 def cause_of(failure: StageFailure) -> BaseException:
@@ -270,12 +292,31 @@ def cause_of(failure: StageFailure) -> BaseException:
     return failure.cause
 
 
-def stage_error_from(exc: BaseException, path_of: Callable[[int], str]) -> PythonStageError | None:
-    """A :class:`PythonStageError` when ``exc`` (from ``pipe.run()``) came from a stage."""
-    failure = take_parked(exc)
-    if failure is None:
-        return None
-    path = path_of(failure.index) if failure.index is not None and failure.index >= 0 else None
+def failure_error(failure: StageFailure, path: str | None) -> BaseException:
+    """What to raise for ``failure`` (``raise failure_error(...)``, chaining is set here).
+
+    A :class:`~dali_pipelines.errors.PythonStageError` with the original exception chained;
+    for ``KeyboardInterrupt``/``SystemExit`` the interrupt itself, with a note naming the op,
+    the sample and its file (its worker traceback, when it has one, chained).
+    """
+    cause = cause_of(failure)
+    if isinstance(cause, INTERRUPTS):
+        add_note(cause, f"raised in python stage {failure.op!r} on {_where(failure, path)}")
+        cause.__suppress_context__ = True
+        return cause
     error = stage_error(failure, path)
-    error.__cause__ = cause_of(failure)
+    error.__cause__ = cause
     return error
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python >= 3.11), or the ``__notes__`` list it fills."""
+    adder = getattr(exc, "add_note", None)
+    if adder is not None:
+        adder(note)
+    else:  # pragma: no cover - Python 3.10
+        notes = getattr(exc, "__notes__", None)
+        if notes is None:
+            notes = []
+            setattr(exc, "__notes__", notes)  # noqa: B010
+        notes.append(note)

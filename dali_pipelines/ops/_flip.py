@@ -13,13 +13,14 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 from ._boxes import flip_boxes
 from ._translate import Accepts, Mapped
+from ._types import Float
 from .base import Args, BatchAffine, DaliContext, Op, OpParams, Size
 from .state import ImageState
 
 
 class FlipParams(OpParams):
     #: Probability of flipping each sample.
-    p: float = Field(default=0.5, ge=0.0, le=1.0)
+    p: Float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class FlipOp(Op[Any]):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from ..errors import SpecError
-from ._types import PadPixels
+from ._types import Float, PadPixels
 from .state import ImageState
 
 #: An int pads every side; (lr, tb) pads left/right and top/bottom; or (left, top, right, bottom).
@@ -14,7 +14,7 @@ Padding = (
     PadPixels | tuple[PadPixels, PadPixels] | tuple[PadPixels, PadPixels, PadPixels, PadPixels]
 )
 #: One value for every channel, or one per channel.
-Fill = float | tuple[float, ...]
+Fill = Float | tuple[Float, ...]
 PaddingMode = Literal["constant", "edge", "reflect", "symmetric"]
 
 

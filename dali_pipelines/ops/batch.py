@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field
 
-from .._model import FrozenModel
+from .._model import Float, FrozenModel, Int
 from ..errors import RegistryError
+from ._types import Positive
+
+#: The most classes a batch op's soft labels may have: they are (N, num_classes) float32, so a
+#: typo like ``num_classes: 1000000000`` must not allocate terabytes. Raise it in code if needed.
+MAX_NUM_CLASSES = 1 << 20
 
 
 class BatchOpParams(FrozenModel):
@@ -31,9 +36,9 @@ class BatchOpParams(FrozenModel):
 
     op: str
     #: Number of classes of the one-hot labels (default: the dataset's ``classes``).
-    num_classes: PositiveInt | None = None
+    num_classes: Annotated[Int, Field(gt=0, le=MAX_NUM_CLASSES)] | None = None
     #: Probability that a batch is mixed at all.
-    p: float = Field(default=1.0, ge=0.0, le=1.0)
+    p: Float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class BatchOp(ABC):
@@ -80,7 +85,7 @@ def _beta(rng: np.random.Generator, alpha: float) -> float:
 class MixUpParams(BatchOpParams):
     op: Literal["mixup"] = "mixup"
     #: Beta(alpha, alpha) draws the mixing weight (torchvision's default 1.0).
-    alpha: PositiveFloat = 1.0
+    alpha: Positive = 1.0
 
 
 @register_batch_op
@@ -96,7 +101,7 @@ class MixUp(BatchOp):
 
 class CutMixParams(BatchOpParams):
     op: Literal["cutmix"] = "cutmix"
-    alpha: PositiveFloat = 1.0
+    alpha: Positive = 1.0
 
 
 def cutmix(images: Any, soft: Any, lam: float, rng: Any, hw: tuple[int, int]) -> tuple[Any, Any]:
@@ -128,10 +133,10 @@ class CutMix(BatchOp):
 
 class CutMixOrMixUpParams(BatchOpParams):
     op: Literal["cutmix_or_mixup"] = "cutmix_or_mixup"
-    mixup_alpha: PositiveFloat = 1.0
-    cutmix_alpha: PositiveFloat = 1.0
+    mixup_alpha: Positive = 1.0
+    cutmix_alpha: Positive = 1.0
     #: Probability of CutMix for a batch (else MixUp): torchvision's RandomChoice recipe.
-    switch_prob: float = Field(default=0.5, ge=0.0, le=1.0)
+    switch_prob: Float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 @register_batch_op

@@ -34,6 +34,7 @@ from pydantic import model_validator
 
 from ._translate import Accepts, Mapped
 from ._types import Factor as FactorBound
+from ._types import Float
 from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
@@ -52,7 +53,7 @@ class ColorJitterParams(OpParams):
     #: Like ``brightness``; blends toward the pixel's grey.
     saturation: Factor = None
     #: A float ``v`` in [0, 0.5] means ``[-v, v]``; a pair is a range within [-0.5, 0.5].
-    hue: float | tuple[float, float] | None = None
+    hue: Float | tuple[Float, Float] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ColorJitterParams:

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import PositiveFloat, field_validator
+from pydantic import field_validator
 
 from ._translate import Accepts, Mapped
-from ._types import Pixels
+from ._types import Pixels, Positive
 from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
@@ -24,7 +24,7 @@ class GaussianBlurParams(OpParams):
     #: Odd kernel size; a pair is torchvision's (kx, ky), i.e. (width, height).
     kernel_size: Pixels | tuple[Pixels, Pixels]
     #: A fixed sigma, or the (min, max) range it is drawn from per sample.
-    sigma: PositiveFloat | tuple[PositiveFloat, PositiveFloat] = (0.1, 2.0)
+    sigma: Positive | tuple[Positive, Positive] = (0.1, 2.0)
 
     @field_validator("kernel_size")
     @classmethod

@@ -8,8 +8,11 @@ reproduces torchvision's arithmetic: a ``coord_transform`` with its weights, the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator
+
+from .._model import exact_int
 from ._translate import Accepts, Mapped
 from .base import Args, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import ChainError, ImageState
@@ -20,7 +23,7 @@ WEIGHTS = (0.2989, 0.587, 0.114)
 class GrayscaleParams(OpParams):
     op: Literal["grayscale"] = "grayscale"
     #: 1 for a single grey channel, 3 to repeat it (keeps RGB-shaped inputs for later ops).
-    num_output_channels: Literal[1, 3] = 1
+    num_output_channels: Annotated[Literal[1, 3], BeforeValidator(exact_int)] = 1
 
 
 @register_op

@@ -6,22 +6,36 @@ A uint8 input is first scaled to [0, 1] (what ``ToDtype(float32, scale=True)`` d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, model_validator
+import numpy as np
+from annotated_types import Ge, Gt, Le
+from pydantic import Field, model_validator
 
 from ._translate import Accepts, Mapped, Unsupported
+from ._types import Float
 from .base import Args, BatchAffine, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import ChainError, ImageState
+
+#: The largest ``|mean|`` and ``std`` accepted: far beyond any real normalization (values are on
+#: the [0, 1] scale), far below where float math overflows.
+MAX_NORMALIZE_VALUE = 10**6
+#: The largest ``|(x - mean) / std|`` for x in [0, 1]: float32's largest finite value (the op
+#: computes in float32; a float16 input must also fit float16, checked in ``infer``).
+MAX_NORMALIZED = float(np.finfo(np.float32).max)
+
+Mean = Annotated[Float, Ge(-MAX_NORMALIZE_VALUE), Le(MAX_NORMALIZE_VALUE)]
+Std = Annotated[Float, Gt(0), Le(MAX_NORMALIZE_VALUE)]
 
 
 class NormalizeParams(OpParams):
     op: Literal["normalize"] = "normalize"
     #: Per-channel mean on the [0, 1] scale (one value for every channel, or one per channel).
-    mean: tuple[float, ...] = Field(min_length=1, max_length=3)
+    mean: tuple[Mean, ...] = Field(min_length=1, max_length=3)
     #: Per-channel standard deviation on the [0, 1] scale, as many values as ``mean``.
-    std: tuple[PositiveFloat, ...] = Field(min_length=1, max_length=3)
+    std: tuple[Std, ...] = Field(min_length=1, max_length=3)
 
     @model_validator(mode="after")
     def _same_length(self) -> NormalizeParams:
@@ -29,11 +43,25 @@ class NormalizeParams(OpParams):
             raise ValueError(
                 f"std: expected {len(self.mean)} values like mean, got {len(self.std)}"
             )
+        lo, hi = normalized_range(self.mean, self.std, len(self.mean))
+        if not (math.isfinite(lo) and math.isfinite(hi)) or max(-lo, hi) > MAX_NORMALIZED:
+            raise ValueError(
+                f"std: expected (x - mean) / std finite in float32 for x in [0, 1], got the "
+                f"range ({lo:.3g}, {hi:.3g})"
+            )
         return self
 
 
 def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
     return list(values) * channels if len(values) == 1 else list(values)
+
+
+def normalized_range(
+    mean: tuple[float, ...], std: tuple[float, ...], channels: int
+) -> tuple[float, float]:
+    """The (lo, hi) values ``(x - mean) / std`` takes over x in [0, 1] and the channels."""
+    pairs = list(zip(_per_channel(mean, channels), _per_channel(std, channels), strict=True))
+    return min((0.0 - m) / s for m, s in pairs), max((1.0 - m) / s for m, s in pairs)
 
 
 @register_op
@@ -60,23 +88,12 @@ class Normalize(Op[NormalizeParams]):
             raise ChainError("input", "an image not normalized yet", "an already normalized image")
         if state.is_float and state.value_range != (0.0, 1.0):
             raise ChainError("input", "float values in [0, 1]", f"range {state.value_range}")
-        lo = min(
-            (0.0 - m) / s
-            for m, s in zip(
-                _per_channel(p.mean, state.channels),
-                _per_channel(p.std, state.channels),
-                strict=True,
-            )
-        )
-        hi = max(
-            (1.0 - m) / s
-            for m, s in zip(
-                _per_channel(p.mean, state.channels),
-                _per_channel(p.std, state.channels),
-                strict=True,
-            )
-        )
+        lo, hi = normalized_range(p.mean, p.std, state.channels)
         dtype = state.dtype if state.is_float else "float32"
+        limit = float(np.finfo(np.float16).max) if dtype == "float16" else MAX_NORMALIZED
+        if max(-lo, hi) > limit:
+            got = f"the range ({lo:.3g}, {hi:.3g}) on a {dtype} input"
+            raise ChainError("std", f"(x - mean) / std finite in {dtype}", got)
         return state.model_copy(
             update={"dtype": dtype, "value_range": (lo, hi), "normalized": True}
         )

@@ -26,7 +26,7 @@ from ._padding import (
     with_fill,
 )
 from ._translate import Accepts, Mapped, fill, square
-from ._types import Pixels
+from ._types import Bool, Pixels
 from ._window import dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, register_op
 from .state import ChainError, ImageState
@@ -39,7 +39,7 @@ class RandomCropParams(OpParams):
     #: Padding before cropping: an int, (lr, tb) or (left, top, right, bottom).
     padding: Padding | None = None
     #: Pad a side shorter than the crop by the missing amount on both ends (torchvision's rule).
-    pad_if_needed: bool = False
+    pad_if_needed: Bool = False
     #: Value of the padded pixels: one for every channel, or one per channel (constant mode).
     fill: Fill = 0.0
     #: Only "constant" runs on DALI; the other modes are torchvision's and run in Python.
@@ -95,8 +95,8 @@ class RandomCrop(Op[RandomCropParams]):
             if reason:
                 raise ChainError("padding", reason, p.padding)
         out = state.with_size(*p.out_size)
-        padded = p.padding is not None or p.pad_if_needed
-        return with_fill(out, p.fill) if padded and p.padding_mode == "constant" else out
+        fills = (p.padding is not None or p.pad_if_needed) and p.padding_mode == "constant"
+        return with_fill(out, p.fill) if fills else out
 
     def dali_supported(self, p: RandomCropParams, device: str) -> str | None:
         return check_mode_dali(self.name, p.padding_mode)

@@ -17,7 +17,7 @@ from pydantic import field_validator
 from ._boxes import crop_boxes, resize_boxes
 from ._dali import interp_type, tv_interpolation
 from ._translate import Accepts, Mapped, antialias, interp, interp_note, join, resampled, square
-from ._types import Pixels, Ratio
+from ._types import Bool, Pixels, Ratio
 from ._window import dali_decode_slice, dali_slice, window_args, window_of
 from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ImageState
@@ -36,7 +36,7 @@ class RandomResizedCropParams(OpParams):
     #: Resize filter after the crop (DALI's nearest samples pixel centres: NEAREST_EXACT).
     interpolation: Interpolation = "bilinear"
     #: Antialias when downscaling (torchvision's default for tensors in v2).
-    antialias: bool = True
+    antialias: Bool = True
 
     @field_validator("scale", "ratio")
     @classmethod

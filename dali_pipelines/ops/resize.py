@@ -21,7 +21,7 @@ from ._translate import (
     join,
     resampled,
 )
-from ._types import Pixels
+from ._types import Bool, Pixels
 from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ImageState
 
@@ -37,7 +37,7 @@ class ResizeParams(OpParams):
     #: Cap on the longer side, like torchvision's ``max_size`` (only with an int ``size``).
     max_size: Pixels | None = None
     #: Antialias when downscaling (torchvision's default for tensors in v2).
-    antialias: bool = True
+    antialias: Bool = True
 
     @model_validator(mode="after")
     def _max_size(self) -> ResizeParams:

@@ -18,7 +18,7 @@ from pydantic import field_validator
 from ._dali import interp_type, tv_interpolation
 from ._padding import check_fill, with_fill
 from ._translate import Accepts, Mapped, Unsupported, interp
-from ._types import Degrees, HalfRange
+from ._types import Degrees, Float, HalfRange
 from .base import Args, DaliContext, Op, OpParams, Size, Tolerance, register_op
 from .state import ChainError, ImageState
 
@@ -30,7 +30,7 @@ class RotateParams(OpParams):
     #: torchvision rotates tensors with nearest or bilinear only.
     interpolation: Literal["nearest", "bilinear"] = "nearest"
     #: Value of the area outside the rotated image (DALI takes one value for all channels).
-    fill: float = 0.0
+    fill: Float = 0.0
 
     @field_validator("degrees")
     @classmethod

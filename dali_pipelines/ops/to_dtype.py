@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from ._dali import dali_dtype, torch_dtype
 from ._translate import Accepts, Mapped, Unsupported
+from ._types import Bool
 from .base import Args, BatchAffine, DaliContext, Op, OpParams, Tolerance, register_op
 from .state import FLOAT_DTYPES, ChainError, Dtype, ImageState
 
@@ -23,7 +24,7 @@ class ToDtypeParams(OpParams):
     #: Target dtype; DALI produces float32 for bfloat16 (the backend casts in torch).
     dtype: Dtype
     #: Rescale values between uint8's [0, 255] and float's [0, 1] (torchvision's ``scale``).
-    scale: bool = False
+    scale: Bool = False
 
 
 _TORCH_DTYPES = {"torch.float32": "float32", "torch.float16": "float16", "torch.uint8": "uint8"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .io import dump_spec, load_spec
+from .limits import SpecLimits
 from .models import SCHEMA_VERSION, DecodeSpec, OutputSpec, PipelineSpec
 from .strategies import get_strategy, register_strategy, registered_strategies
 
@@ -11,6 +12,7 @@ __all__ = [
     "DecodeSpec",
     "OutputSpec",
     "PipelineSpec",
+    "SpecLimits",
     "dump_spec",
     "get_strategy",
     "load_spec",

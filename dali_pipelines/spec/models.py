@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
 from .._model import FrozenModel
 from ..errors import SpecError
@@ -14,9 +14,10 @@ from ..ops import registered_ops
 from ..ops.base import on_register
 from ..ops.batch import validate_batch_op
 from ..ops.state import Dtype
+from .limits import LIMITS_CONTEXT, SpecLimits, check_tree
 from .source import SourceSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 class DecodeSpec(FrozenModel):
@@ -73,6 +74,14 @@ class PipelineSpec(FrozenModel):
     #: What a sample holds (several images, features, boxes); ``None``: one image and a label.
     #: Left out of dumps and fingerprints when ``None``, so classic specs keep theirs.
     source: SourceSpec | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any, info: ValidationInfo) -> Any:
+        """Refuse input beyond the limits (:mod:`.limits`) before anything walks it."""
+        limits = (info.context or {}).get(LIMITS_CONTEXT) or SpecLimits()
+        check_tree(data, limits)
+        return data
 
     def canonical_json(self) -> str:
         """Stable JSON: sorted keys, defaults included, the display ``name`` left out.

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .._model import FrozenModel
+from .._model import Bool, FrozenModel
 
 #: What an output whose size varies per sample becomes in a batch: one tensor padded to the
 #: batch maximum plus a tensor of the true sizes, or a list of per-sample tensors.
@@ -100,7 +100,7 @@ class SourceSpec(FrozenModel):
     #: ``"geometric"`` (default): flips, crops, resizes, rotations draw once per sample and every
     #: image column gets the same parameters; colour ops draw per column. ``true``: every random
     #: op is shared. ``false``: every column draws its own parameters.
-    shared_random: bool | Literal["geometric"] = "geometric"
+    shared_random: Bool | Literal["geometric"] = "geometric"
     #: Default policy for outputs whose size varies per sample.
     varying: Varying = "pad"
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..errors import RegistryError
+from .messages import spec_error
 from .models import PipelineSpec
 
 _STRATEGIES: dict[str, Callable[[], PipelineSpec]] = {}
@@ -25,7 +28,10 @@ def register_strategy(
 
         def build() -> PipelineSpec:
             made = factory()
-            spec = made if isinstance(made, PipelineSpec) else PipelineSpec.model_validate(made)
+            try:
+                spec = made if isinstance(made, PipelineSpec) else PipelineSpec.model_validate(made)
+            except ValidationError as exc:
+                raise spec_error(exc, f"strategy {name}") from None
             return spec.model_copy(update={"name": name})
 
         build.__name__ = getattr(factory, "__name__", name)

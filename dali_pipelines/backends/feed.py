@@ -2,8 +2,11 @@
 
 Every executor starts from :meth:`SampleFeed.prepare`: the DALI source packs its results into
 argument inputs, the torch reference decodes the same bytes and applies the same draws, the
-split executor's DALI segment feeds from it too. So the ``max_pixels`` guard, unreadable and
-quarantined files, the PIL fallback substitution and the seed policy live here once.
+split executor's DALI segment feeds from it too. So the ``max_pixels`` guard, unreadable,
+special and oversized files (sources read through :func:`~..data.read.read_regular`, which
+raises :class:`~..errors.FileRefusedError`), quarantined files, the PIL fallback substitution
+and the seed policy live here once. ``max_pixels=None`` is no limit at all: the header probe
+runs without PIL's decompression-bomb limit, and so do the PIL decodes after this guard.
 
 A sample that cannot be used comes back as a :class:`BadSample` (what, where, why); the caller
 hands it to :meth:`Recovery.bad`, which raises naming the file or records the skip.
@@ -18,6 +21,7 @@ import numpy as np
 
 from ..data.columns import BoundSource
 from ..data.probe import probe_header
+from ..errors import FileRefusedError, TooManyPixelsError
 from ..ops.base import Size
 from ..plan import Plan
 from ..plan.draws import Drawn, draw_sample
@@ -110,21 +114,21 @@ class SampleFeed:
     def _column(self, index: int, column: int, read: Any) -> tuple[np.ndarray, Size] | BadSample:
         try:
             data = read(index)
+        except FileRefusedError as exc:  # a FIFO, a device, a file over max_file_bytes
+            return self._bad(index, column, exc.reason, exc)
         except OSError as exc:
             return self._bad(index, column, f"cannot read the file: {exc}", exc)
         if fallback_key(index, column) in self.recovery.fallback:
             data = self.recovery.pnm(data)
         try:
-            header = probe_header(data)
+            header = probe_header(data)  # any size: max_pixels is checked below, with the size
         except Exception as exc:  # PIL raises many types; all mean "not an image we can read"
-            reason = "empty file" if len(data) == 0 else f"not a readable image: {exc}"
+            why = str(exc) or type(exc).__name__
+            reason = "empty file" if len(data) == 0 else f"not a readable image: {why}"
             return self._bad(index, column, reason, exc)
         if self.max_pixels is not None and header.pixels > self.max_pixels:
-            reason = (
-                f"too many pixels: {header.width}x{header.height} = {header.pixels} "
-                f"> max_pixels={self.max_pixels}"
-            )
-            return self._bad(index, column, reason, None)
+            refused = TooManyPixelsError(header.width, header.height, self.max_pixels)
+            return self._bad(index, column, str(refused), None)
         return data, header.size
 
     def _bad(self, index: int, column: int, reason: str, cause: BaseException | None) -> BadSample:

@@ -64,7 +64,7 @@ class Recovery:
 
     def pnm(self, data: np.ndarray) -> np.ndarray:
         """PIL's decode of ``data`` (orientation applied) as PNM bytes DALI decodes exactly."""
-        image = decode_pil(data, self.color)
+        image = decode_pil(data, self.color, max_pixels=None)  # the feed applied max_pixels
         buffer = io.BytesIO()
         image.save(buffer, format="PPM")  # P6 for RGB, P5 for L
         return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
@@ -72,7 +72,7 @@ class Recovery:
     def pil_reason(self, data: np.ndarray) -> str | None:
         """``None`` when PIL decodes ``data``; otherwise why it cannot."""
         try:
-            decode_pil(data, self.color)
+            decode_pil(data, self.color, max_pixels=None)  # the feed applied max_pixels
         except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...
             return f"{type(exc).__name__}: {exc}"
         return None

@@ -10,6 +10,13 @@ from typing import Any
 from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
 
 
+def _columns(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected column names, comma-separated, got {text!r}")
+    return names
+
+
 def _decoders(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     if not names or any(name not in ("pil", "dali") for name in names):
@@ -22,8 +29,9 @@ def register(subparsers: SubParsers) -> None:
         subparsers,
         "validate",
         help="find empty, truncated, corrupt, unsupported or oversized images in a dataset",
-        description="Check every image of an ImageFolder (DIR/class/file), or of a manifest "
-        "(a text file, one image path a line), in parallel. Quick mode reads headers: "
+        description="Check every image of an ImageFolder (DIR/class/file), of a CSV/JSONL "
+        "manifest (its image columns) or of a text file (one image path a line), in parallel. "
+        "Only regular files are read, each up to --max-file-bytes. Quick mode reads headers: "
         "signature, JPEG markers, PNG chunks, size; a JPEG without its end marker is decoded "
         "to decide. --deep decodes every file with PIL and with DALI's CPU decoder. Exits 1 "
         "when a file is bad. Verdicts are cached by path, size and mtime, so a re-run checks "
@@ -36,7 +44,7 @@ def register(subparsers: SubParsers) -> None:
         nargs="?",
         default=Path("."),
         metavar="DIR",
-        help="ImageFolder root or manifest",
+        help="ImageFolder root, CSV/JSONL manifest, or text file of image paths",
     )
     parser.add_argument("--deep", action="store_true", help="decode every file fully")
     parser.add_argument(
@@ -55,13 +63,7 @@ def register(subparsers: SubParsers) -> None:
         default="thread",
         help="parallel checks in threads (decoders release the GIL) or worker processes",
     )
-    parser.add_argument(
-        "--max-pixels",
-        type=non_negative_int,
-        default=None,
-        metavar="N",
-        help="images with more pixels are bad; 0: no limit; None: PIL's 89,478,485",
-    )
+    _add_limits(parser)
     parser.add_argument(
         "--json", type=Path, default=None, metavar="OUT", help="write the full report as JSON"
     )
@@ -79,6 +81,33 @@ def register(subparsers: SubParsers) -> None:
     )
 
 
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """What counts as too large, and which columns of a manifest are images."""
+    parser.add_argument(
+        "--max-pixels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="images with more pixels are bad; 0: no limit (for PIL too); None: PIL's 89,478,485",
+    )
+    parser.add_argument(
+        "--max-file-bytes",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="larger files are bad (too_many_bytes), never read whole; 0: no bound; "
+        "None: 268,435,456 (256 MiB)",
+    )
+    parser.add_argument(
+        "--columns",
+        type=_columns,
+        default=None,
+        metavar="LIST",
+        help="a CSV/JSONL manifest's image columns, comma-separated; None: every column whose "
+        "cells are all image file names",
+    )
+
+
 def default_cache(data: Path) -> Path:
     from ..data.validate import CACHE_NAME
 
@@ -87,6 +116,7 @@ def default_cache(data: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -96,11 +126,18 @@ def run(args: argparse.Namespace) -> int:
     )
 
     from ..data.checks import DEFAULT_MAX_PIXELS
-    from ..data.validate import as_source, validate
+    from ..data.read import DEFAULT_MAX_FILE_BYTES
+    from ..data.validate import NotADatasetError, as_source, validate
 
     err = stderr()
-    source = as_source(args.data)  # raises DatasetError (a message, exit 1) for a bad DIR
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
+    max_bytes = args.max_file_bytes
+    max_bytes = DEFAULT_MAX_FILE_BYTES if max_bytes is None else (max_bytes or None)
+    try:  # a DatasetError (a message, exit 1) for a bad folder or manifest
+        source = as_source(args.data, max_file_bytes=max_bytes, columns=args.columns)
+    except NotADatasetError as exc:  # an image or a binary file as DIR: a usage error
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return 2
     cache = None if args.no_cache else (args.cache or default_cache(args.data))
     # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
     # while DALI decodes, to keep nvImageCodec's native log lines off the terminal.
@@ -122,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
                 decoders=args.decoders,
                 workers=args.workers,
                 max_pixels=max_pixels,
+                max_file_bytes=max_bytes,
                 cache=cache,
                 executor=args.executor,
                 on_progress=lambda n: progress.advance(task, n),

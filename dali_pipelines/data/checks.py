@@ -16,12 +16,16 @@ from typing import Literal
 
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import TooManyPixelsError
+from .pil import DEFAULT_MAX_PIXELS, pixel_limit
 from .probe import _SOF_MARKERS, probe_header
 
 #: Why a file is bad. ``decode_failed`` is a file the other checks passed and DALI rejects.
 Reason = Literal[
     "empty",
     "unreadable",
+    "not_regular_file",
+    "too_many_bytes",
     "not_image",
     "unsupported_format",
     "truncated",
@@ -32,6 +36,8 @@ Reason = Literal[
 REASONS: tuple[Reason, ...] = (
     "empty",
     "unreadable",
+    "not_regular_file",
+    "too_many_bytes",
     "not_image",
     "unsupported_format",
     "truncated",
@@ -41,16 +47,13 @@ REASONS: tuple[Reason, ...] = (
 )
 Decoder = Literal["pil", "dali"]
 
-#: PIL's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, 89,478,485 = 1024^3 / 4 / 3).
-DEFAULT_MAX_PIXELS = 89_478_485
-
 #: What DALI's ``fn.decoders.image`` decodes (nvImageCodec 0.9: measured on DALI 2.4's CPU
 #: decoder). GIF, ICO, TGA, PCX, QOI, ... open in PIL but fail in DALI with "nvImageCodec failure".
 DALI_FORMATS = frozenset({"JPEG", "PNG", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000"})
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 #: Two-byte signatures that text can start with: unreadable ones mean "not an image".
-_WEAK_SIGNATURES = frozenset({"BMP", "PPM"})
+WEAK_SIGNATURES = frozenset({"BMP", "PPM"})
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,10 @@ def classify_pil_error(exc: BaseException, fmt: str | None = None) -> Check:
     """A PIL exception as a verdict: truncated, not an image, too many pixels or corrupt.
     ``fmt`` is the format the signature named (a file with one is corrupt, not "not an image")."""
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, Image.DecompressionBombError):
+    if isinstance(exc, (TooManyPixelsError, Image.DecompressionBombError)):
         return bad("too_many_pixels", message, decoder="pil", format=fmt)
+    if isinstance(exc, MemoryError):  # max_pixels=None and an image larger than memory
+        return bad("too_many_pixels", "not enough memory to decode it", decoder="pil", format=fmt)
     if isinstance(exc, UnidentifiedImageError):
         if fmt is None:
             return bad("not_image", "PIL cannot identify the file", decoder="pil")
@@ -169,13 +174,18 @@ def classify_pil_error(exc: BaseException, fmt: str | None = None) -> Check:
 
 
 # Pillow signals bad data with OSError (truncated, decoder errors; UnidentifiedImageError is one),
-# SyntaxError (broken PNG chunks), ValueError, EOFError and its bomb error; anything else is a bug
-# and propagates.
+# SyntaxError (broken PNG chunks), ValueError, EOFError and its bomb error (ours, under
+# pixel_limit: TooManyPixelsError, a ValueError); anything else is a bug and propagates.
 PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
-def decode_with_pil(data: bytes, fmt: str | None = None) -> Check | None:
+def decode_with_pil(
+    data: bytes, fmt: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> Check | None:
     """Decode fully with PIL as the reference decoder does; ``None`` when it succeeds.
+
+    ``max_pixels`` replaces PIL's decompression-bomb limit (``None``: none; a decode that then
+    runs out of memory is ``too_many_pixels`` too).
 
     The reference (:func:`.pil.decode_pil`) also orients and converts the decoded image. For an
     RGB or L image without an EXIF rotation those steps are plain copies that cannot fail, and
@@ -184,12 +194,12 @@ def decode_with_pil(data: bytes, fmt: str | None = None) -> Check | None:
     from .pil import decode_pil
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with pixel_limit(max_pixels), Image.open(io.BytesIO(data)) as image:
             image.load()
             plain = image.mode in ("RGB", "L") and image.getexif().get(0x0112, 1) == 1
         if not plain:
-            decode_pil(data)
-    except PIL_ERRORS as exc:
+            decode_pil(data, max_pixels=max_pixels)
+    except (*PIL_ERRORS, MemoryError) as exc:
         return classify_pil_error(exc, fmt)
     return None
 
@@ -198,7 +208,7 @@ def _identify(data: bytes) -> Check:
     """A file without a signature we know: an image format DALI lacks (ICO, TGA, ...) or not
     an image at all."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with pixel_limit(None), Image.open(io.BytesIO(data)) as image:  # the header only
             other = image.format or "unknown"
     except PIL_ERRORS:
         return bad("not_image", _describe_unknown(data))
@@ -212,7 +222,7 @@ def _size(data: bytes, fmt: str) -> tuple[int, int] | Check:
     try:
         return probe_header(data).size
     except PIL_ERRORS as exc:
-        if fmt in _WEAK_SIGNATURES and _is_text(data):
+        if fmt in WEAK_SIGNATURES and _is_text(data):
             return bad("not_image", _describe_unknown(data))
         return replace(classify_pil_error(exc, fmt), decoder=None)
 
@@ -237,16 +247,19 @@ def check_bytes(data: bytes, *, max_pixels: int | None, deep: bool = False) -> C
     if height < 1 or width < 1:
         return replace(found, ok=False, reason="corrupt", detail=f"{width}x{height} pixels")
     if max_pixels is not None and height * width > max_pixels:
-        detail = f"{width}x{height} = {height * width:,} pixels > max_pixels {max_pixels:,}"
+        detail = (
+            f"{width}x{height} = {height * width:,} pixels > max_pixels {max_pixels:,} "
+            "(raise max_pixels, or None / --max-pixels 0 for no limit)"
+        )
         return replace(found, ok=False, reason="too_many_pixels", detail=detail)
     if fmt == "PNG":
         try:  # chunk lengths and CRCs through IEND, without inflating: cheap, finds truncation
-            with Image.open(io.BytesIO(data)) as image:
+            with pixel_limit(None), Image.open(io.BytesIO(data)) as image:  # size checked above
                 image.verify()
         except PIL_ERRORS as exc:
             return _merge(found, replace(classify_pil_error(exc, fmt), decoder=None))
     if deep or (layout is not None and not layout.has_eoi):
-        failed = decode_with_pil(data, fmt)
+        failed = decode_with_pil(data, fmt, max_pixels)
         if failed is not None:
             if layout is not None and not layout.has_eoi and failed.reason == "corrupt":
                 failed = replace(failed, reason="truncated")  # no EOI: the cause is clear

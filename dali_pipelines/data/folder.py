@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError, LoaderConfigError, MissingFilesError
+from .read import DEFAULT_MAX_FILE_BYTES, check_limit, read_regular
 from .source import SampleSource
 
 # torchvision's list, so the same root yields the same samples.
@@ -31,6 +32,10 @@ class FolderSamples:
     applies it as torchvision does). ``target_transform`` is applied once per sample here, at
     construction: it must map a class index to a class index (``label`` returns the result,
     ``targets`` keep torchvision's untransformed values).
+
+    Files are read with :func:`~.read.read_regular`: a FIFO, a device or a link to one, and a
+    file over ``max_file_bytes`` (default 256 MiB; ``None``: no bound) are bad samples with
+    the reason, raised or skipped by the loader's ``on_error``.
     """
 
     def __init__(
@@ -40,7 +45,10 @@ class FolderSamples:
         classes: Sequence[str],
         transform: Callable[[Any], Any] | None = None,
         target_transform: Callable[[Any], Any] | None = None,
+        *,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     ):
+        self.max_file_bytes = check_limit(max_file_bytes, f"{type(self).__name__}.max_file_bytes")
         for name, value in (("transform", transform), ("target_transform", target_transform)):
             if value is not None and not callable(value):
                 raise DatasetError(f"{name}: expected a callable, got {value!r}")
@@ -79,9 +87,7 @@ class FolderSamples:
 
     # -- SampleSource --------------------------------------------------------------------------
     def read_bytes(self, index: int) -> np.ndarray:
-        # read() + frombuffer is ~40% faster than np.fromfile for small files.
-        with open(self.samples[index][0], "rb") as handle:
-            return np.frombuffer(handle.read(), dtype=np.uint8)
+        return read_regular(self.samples[index][0], self.max_file_bytes)
 
     def label(self, index: int) -> int:
         return self._labels[index]
@@ -100,7 +106,7 @@ class FolderSamples:
         """(PIL image or transformed image, label), like torchvision's ImageFolder."""
         from .pil import load_pil
 
-        image = load_pil(self.samples[index][0], "rgb")
+        image = load_pil(self.samples[index][0], "rgb", max_file_bytes=self.max_file_bytes)
         if self.transform is not None:
             image = self.transform(image)
         return image, self._labels[index]
@@ -113,7 +119,7 @@ class ImageFolder(FolderSamples):
     ``samples``, ``targets`` and ``class_to_idx`` equal torchvision's for the same root. Like
     torchvision, a missing root, a root without class folders and (unless ``allow_empty``) a
     class folder without images raise :class:`~dali_pipelines.errors.MissingFilesError` (a
-    ``FileNotFoundError``) naming the folder.
+    ``FileNotFoundError``) naming the folder. ``max_file_bytes``: see :class:`FolderSamples`.
     """
 
     def __init__(
@@ -124,6 +130,7 @@ class ImageFolder(FolderSamples):
         *,
         extensions: tuple[str, ...] = IMG_EXTENSIONS,
         allow_empty: bool = False,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     ):
         root = Path(root).expanduser()
         if not root.is_dir():
@@ -150,7 +157,9 @@ class ImageFolder(FolderSamples):
                 f"folder, found none in {', '.join(empty)}"
                 + (" (allow_empty=True keeps empty classes)" if samples else "")
             )
-        super().__init__(root, samples, classes, transform, target_transform)
+        super().__init__(
+            root, samples, classes, transform, target_transform, max_file_bytes=max_file_bytes
+        )
 
 
 class TorchvisionFolder(FolderSamples):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError
+from .read import DEFAULT_MAX_FILE_BYTES, read_regular
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -24,6 +25,8 @@ def safe_path(root: str, value: Any, where: str, what: str, check_file: bool = T
     """
     if not isinstance(value, str):
         raise DatasetError(f"{where}: expected a relative path, got {type(value).__name__}")
+    if "\0" in value:
+        raise DatasetError(f"{where}: expected a path without NUL bytes, got {value!r}")
     if os.path.isabs(value) or value.startswith("\\") or _DRIVE.match(value):
         raise DatasetError(f"{where}: expected a path relative to {what}, got {value!r}")
     if ".." in re.split(r"[/\\]", value):
@@ -39,8 +42,7 @@ def safe_path(root: str, value: Any, where: str, what: str, check_file: bool = T
 
 
 def read_file(files: list[str], index: int) -> np.ndarray:
-    """Bytes of ``files[index]`` (a path checked by :func:`safe_path`)."""
+    """Bytes of ``files[index]`` (a path checked by :func:`safe_path`): a regular file of at
+    most ``DEFAULT_MAX_FILE_BYTES`` (see :mod:`.read`)."""
     # O_NOFOLLOW: a file swapped for a symlink after the check is refused, not followed out.
-    fd = os.open(files[index], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with open(fd, "rb") as handle:
-        return np.frombuffer(handle.read(), dtype=np.uint8)
+    return read_regular(files[index], DEFAULT_MAX_FILE_BYTES, follow_symlinks=False)

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import DatasetError
 from .checks import DEFAULT_MAX_PIXELS, REASONS
+from .read import DEFAULT_MAX_FILE_BYTES
 from .source import SampleSource
+from .validate_sources import NotADatasetError, PathList, as_source
 from .validate_stages import FileResult, Stages, mute_pil_warnings, set_worker_source
 
 #: Bump when a check changes its verdicts: cached rows of older versions are then ignored.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 #: The version of the JSON report's layout.
 SCHEMA_VERSION = 1
 #: The default cache file, in the dataset's root (ImageFolder lists sub-folders only).
@@ -47,6 +48,7 @@ class ValidationReport:
     decoders: tuple[str, ...]
     max_pixels: int | None
     files: list[FileResult]
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES
     seconds: float = 0.0
     cache: str | None = None
     workers: int = 1
@@ -81,6 +83,7 @@ class ValidationReport:
             "mode": "deep" if self.deep else "quick",
             "decoders": list(self.decoders),
             "max_pixels": self.max_pixels,
+            "max_file_bytes": self.max_file_bytes,
             "workers": self.workers,
             "executor": self.executor,
             "seconds": round(self.seconds, 3),
@@ -94,56 +97,6 @@ class ValidationReport:
         out = Path(path)
         out.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
         return out
-
-
-class PathList:
-    """A :class:`SampleSource` over a list of files (a manifest: one path a line)."""
-
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], root: str | None = None):
-        self.paths = [os.fspath(p) for p in paths]
-        self.root = Path(root) if root is not None else None
-
-    @classmethod
-    def from_manifest(cls, manifest: str | os.PathLike[str]) -> PathList:
-        """Read one path per line (relative ones from the manifest's folder; '#' comments)."""
-        path = Path(manifest)
-        folder = path.parent
-        lines = path.read_text(encoding="utf-8").splitlines()
-        paths = [folder / line.strip() for line in lines if line.strip() and line[:1] != "#"]
-        if not paths:
-            raise DatasetError(f"manifest {path}: expected one image path per line, got none")
-        return cls(paths, root=str(folder))
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def read_bytes(self, index: int) -> Any:
-        import numpy as np
-
-        with open(self.paths[index], "rb") as handle:
-            return np.frombuffer(handle.read(), dtype=np.uint8)
-
-    def label(self, index: int) -> int:
-        return 0
-
-    def path(self, index: int) -> str:
-        return self.paths[index]
-
-    def fingerprint(self) -> str:
-        import hashlib
-
-        return hashlib.sha256("\n".join(self.paths).encode()).hexdigest()[:16]
-
-
-def as_source(source: SampleSource | str | os.PathLike[str]) -> SampleSource:
-    """A folder is an ImageFolder, a file a manifest; a SampleSource is used as it is."""
-    if not isinstance(source, (str, os.PathLike)):
-        return source
-    from .folder import ImageFolder
-
-    if Path(source).is_file():
-        return PathList.from_manifest(source)
-    return ImageFolder(source)
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -164,9 +117,14 @@ def resolve_decoders(deep: bool, decoders: Iterable[str] | None) -> tuple[str, .
     return chosen
 
 
-def settings_key(deep: bool, decoders: Sequence[str], max_pixels: int | None) -> str:
+def settings_key(
+    deep: bool,
+    decoders: Sequence[str],
+    max_pixels: int | None,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+) -> str:
     mode = "deep:" + "+".join(decoders) if deep else "quick"
-    return f"v{CHECKS_VERSION}|{mode}|max_pixels={max_pixels}"
+    return f"v{CHECKS_VERSION}|{mode}|max_pixels={max_pixels}|max_file_bytes={max_file_bytes}"
 
 
 def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource, quiet: bool) -> Executor:
@@ -191,6 +149,8 @@ def validate(
     decoders: Iterable[str] | None = None,
     workers: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    columns: Sequence[str] | None = None,
     cache: str | os.PathLike[str] | None = None,
     executor: ExecutorKind = "thread",
     on_progress: Callable[[int], None] | None = None,
@@ -200,14 +160,17 @@ def validate(
 
     ``workers`` threads (or processes: ``executor``, see :data:`ExecutorKind`) check files in
     parallel (default: one per CPU).
-    ``max_pixels`` (default PIL's decompression-bomb limit; ``None``: no limit) makes larger
-    images bad before anything decodes them. ``cache`` is a SQLite file of earlier verdicts
+    ``max_pixels`` (default PIL's decompression-bomb limit; ``None``: no limit, for PIL too)
+    makes larger images bad before anything decodes them; ``max_file_bytes`` (default 256 MiB;
+    ``None``: none) larger files before they are read (special files are always bad); a
+    :class:`SampleSource` reads with its own bound. ``columns``: see :func:`as_source`.
+    ``cache`` is a SQLite file of earlier verdicts
     (created when missing). ``on_progress(n)`` is called as ``n`` more files are done.
     ``quiet`` silences what DALI's native code prints while it decodes, by redirecting file
     descriptor 2 of the whole process, and PIL's warnings (a command-line tool can; a library
     caller may not want to).
     """
-    src = as_source(source)
+    src = as_source(source, max_file_bytes=max_file_bytes, columns=columns)
     chosen = resolve_decoders(deep, decoders)
     threads = workers or os.cpu_count() or 1
     root = getattr(src, "root", None)
@@ -217,6 +180,7 @@ def validate(
         decoders=chosen,
         max_pixels=max_pixels,
         files=[],
+        max_file_bytes=max_file_bytes,
         cache=os.fspath(cache) if cache is not None else None,
         workers=threads,
         executor=executor,
@@ -226,7 +190,8 @@ def validate(
         mute_pil_warnings()
     stages = Stages(src, deep, chosen, max_pixels, threads, on_progress, quiet)
     if cache is not None:
-        stages.open_cache(Path(cache), settings_key(deep, chosen, max_pixels))
+        settings = settings_key(deep, chosen, max_pixels, max_file_bytes)
+        stages.open_cache(Path(cache), settings)
     try:
         todo = stages.from_cache()
         if todo:
@@ -244,7 +209,9 @@ __all__ = [
     "CACHE_NAME",
     "SCHEMA_VERSION",
     "FileResult",
+    "NotADatasetError",
     "PathList",
     "ValidationReport",
+    "as_source",
     "validate",
 ]

@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
-from .checks import Check, Decoder, bad, check_bytes
+from ..errors import FileRefusedError
+from .checks import REASONS, Check, Decoder, Reason, bad, check_bytes
 from .dali_check import DaliDecodeCheck  # imports DALI only when one is made
 from .source import SampleSource
 from .validate_cache import ResultCache
@@ -76,6 +78,9 @@ def mute_pil_warnings() -> None:
 def _read(source: SampleSource, index: int) -> bytes | Check:
     try:
         data = source.read_bytes(index)
+    except FileRefusedError as exc:  # a FIFO, a device, a file over max_file_bytes
+        code: Reason = next((r for r in REASONS if r == exc.code), "unreadable")
+        return bad(code, exc.reason)
     except OSError as exc:
         return bad("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
     return data.tobytes() if hasattr(data, "tobytes") else bytes(data)
@@ -103,8 +108,10 @@ def check_chunk(
 def _stat(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return None  # not a file on disk (a member of an archive, a URL): never cached
+    if not S_ISREG(st.st_mode):
+        return None  # a FIFO, a device: checked again every run, never opened blocking
     return st.st_size, st.st_mtime_ns
 
 

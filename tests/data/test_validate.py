@@ -102,11 +102,10 @@ def test_dali_stage_reports_the_files_only_dali_rejects(
 def test_max_pixels(bad_folder: Path) -> None:
     small = validate(bad_folder, max_pixels=100, workers=1)
     assert verdicts(small)["good_jpeg"] == (False, "too_many_pixels")
-    # No limit: the huge headers pass the quick checks, and PIL's own bomb check stops the
-    # deep decode.
-    assert verdicts(validate(bad_folder, max_pixels=None))["huge_jpeg_header"] == (True, None)
-    deep = validate(bad_folder, max_pixels=None, deep=True, decoders=["pil"])
-    assert verdicts(deep)["huge_png_header"] == (False, "too_many_pixels")
+    # No limit: the huge headers pass the quick checks (PIL's own limit is off too; a deep
+    # decode of them without a limit is tests/adversarial/test_files.py's, under a memory cap).
+    quick = verdicts(validate(bad_folder, max_pixels=None))
+    assert quick["huge_jpeg_header"] == quick["huge_png_header"] == (True, None)
 
 
 def test_other_formats(tmp_path: Path) -> None:

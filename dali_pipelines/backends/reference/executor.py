@@ -69,7 +69,7 @@ class _Samples(Dataset[Item]):
 
     def _decode(self, data: np.ndarray) -> torch.Tensor:
         if self.decoder == "pil":
-            image = np.asarray(decode_pil(data, self.color))
+            image = np.asarray(decode_pil(data, self.color, max_pixels=self.feed.max_pixels))
             hwc = image[:, :, None] if image.ndim == 2 else image
             return torch.from_numpy(hwc.copy()).permute(2, 0, 1)
         from ...data.tvio import decode_tvio

@@ -65,31 +65,36 @@ class DaliExecutor:
         self.source.start(epoch, batches)
         self._dirty = True
         done = 0
-        while True:
-            try:
-                outputs = pipe.run()
-            except StopIteration:
-                self._dirty = False
-                pipe.reset()
-                return
-            except DaliPipelinesError:  # a guard raised naming the file (on_error="raise")
-                del pipe
-                self._discard()
-                raise
-            except RuntimeError as exc:
-                failure = self._failure(exc, done)
-                # Nothing may keep the dropped pipeline alive (DALI's frames in the
-                # traceback hold it): collected in a forked child, it would hang.
-                exc.__traceback__ = None
-                del pipe
-                self._discard()
-                raise failure from None
-            except BaseException:
-                del pipe
-                self._discard()
-                raise
-            yield self._raw(outputs)
-            done += 1
+        try:
+            while True:
+                try:
+                    outputs = pipe.run()
+                except StopIteration:
+                    self._dirty = False
+                    pipe.reset()
+                    return
+                except DaliPipelinesError:  # a guard raised naming the file (on_error="raise")
+                    del pipe
+                    self._discard()
+                    raise
+                except RuntimeError as exc:
+                    failure = self._failure(exc, done)
+                    # Nothing may keep the dropped pipeline alive (DALI's frames in the
+                    # traceback hold it): collected in a forked child, it would hang.
+                    exc.__traceback__ = None
+                    del pipe
+                    self._discard()
+                    raise failure from None
+                except BaseException:
+                    del pipe
+                    self._discard()
+                    raise
+                yield self._raw(outputs)
+                done += 1
+        finally:
+            # Ended, failed or abandoned: no read-ahead may still touch the dataset when the
+            # next run starts (the runner starts a source's own read-ahead before it).
+            self.source.stop()
 
     def _failure(self, exc: RuntimeError, done: int) -> Exception:
         """A Python stage's failure (parked by its ``python_function``) or a decode failure."""

@@ -123,7 +123,12 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
     )
     def graph() -> tuple[Any, ...]:
         outputs = fn.external_source(
-            source=source, num_outputs=source.num_outputs, batch=True, batch_info=True
+            source=source,
+            num_outputs=source.num_outputs,
+            batch=True,
+            batch_info=True,
+            # The source keeps its batches alive while DALI reads them: no copy of the bytes.
+            no_copy=True,
         )
         columns, data = source.columns, source.num_data
         encoded = outputs[:columns]

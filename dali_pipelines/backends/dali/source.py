@@ -11,8 +11,9 @@ takes as a whole batch (a list of per-sample arrays costs a conversion per sampl
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,9 @@ class BatchSource:
         self.depth = depth
         self._ahead: dict[int, Future[tuple[list[Prepared], list[BadSample]]]] = {}
         self._threads: ThreadPoolExecutor | None = None
+        #: DALI takes the packed inputs without copying them (``no_copy``): they must live
+        #: until the iterations in flight that read them have run.
+        self._alive: deque[list[Any]] = deque(maxlen=depth + 2)
 
     @property
     def num_data(self) -> int:
@@ -88,17 +92,21 @@ class BatchSource:
             indices = self.issued[iteration] = self._batches[iteration]
             epoch = self._epoch
             ready = self._ahead.pop(iteration, None)
+            if ready is None:  # a run's first batch: read on the feed thread too (one reader)
+                ready = self._pool().submit(self.prepare, indices, epoch)
             for ahead in range(iteration + 1, min(iteration + 1 + self.depth, len(self._batches))):
                 if ahead not in self._ahead:
                     self._ahead[ahead] = self._pool().submit(
                         self.prepare, self._batches[ahead], epoch
                     )
-        samples, bad = ready.result() if ready is not None else self.prepare(indices, epoch)
+        samples, bad = ready.result()
         for sample in bad:  # recorded (or raised) when DALI takes the batch, not when read ahead
             self.feed.recovery.bad(epoch, sample)
         if not samples:  # every sample skipped: DALI cannot run an empty batch
             samples.append(self.feed.placeholder(epoch, self._placeholder))
-        return self.pack(samples)
+        packed = self.pack(samples)
+        self._alive.append(packed)
+        return packed
 
     def prepare(self, indices: np.ndarray, epoch: int) -> tuple[list[Prepared], list[BadSample]]:
         """Read, guard and draw the samples of one batch (on the read-ahead thread)."""
@@ -115,9 +123,13 @@ class BatchSource:
         return self._threads
 
     def _cancel(self) -> None:
-        for future in self._ahead.values():
+        pending = list(self._ahead.values())
+        for future in pending:
             future.cancel()
         self._ahead.clear()
+        # A read in progress finishes before the dataset sees another run (a source such as
+        # EncodedDataset is read from one thread at a time).
+        wait(pending)
 
     def close(self) -> None:
         with self._lock:

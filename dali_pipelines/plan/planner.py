@@ -8,7 +8,7 @@ inferred from :attr:`Plan.output`. Nothing here imports DALI or torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -89,7 +89,7 @@ def make_plan(spec: PipelineSpec) -> Plan:
     state = decoded
     steps: list[Step] = []
     for index, params in enumerate(spec.ops):
-        op = get_op(params.op)
+        op = get_op(cast(OpParams, params).op)  # the ops union is built at run time
         try:
             out = op.infer(params, state)
         except ChainError as exc:

@@ -9,7 +9,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 DEMO_N ?= 2000
 DEMO_CLASSES ?= 10
 
-.PHONY: test bench bench-suite lint install-dev install-bench clean
+.PHONY: test test-lowest bench bench-suite lint install-dev install-bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: install-dev
 
 test: install-dev lint
 	$(PY) -m pytest -q
+
+# The spec/contract tests at the lowest versions pyproject.toml allows, in .cache/lowest-venv
+# (torch/torchvision/DALI shared from $(VENV)): a floor set too low fails here.
+test-lowest: install-dev
+	VENV=$(VENV) scripts/lowest-deps.sh
 
 bench: install-bench
 	$(VENV)/bin/dali-pipelines bench --n $(DEMO_N) --classes $(DEMO_CLASSES) \

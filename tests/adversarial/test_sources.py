@@ -123,6 +123,7 @@ print(outcome(lambda: (m.columns, len(m), [bound.labels[0](i) for i in (0, 1)]))
             r"at most 3 columns \(ManifestLimits.max_columns\)",
         ),
     ],
+    ids=["max_bytes", "max_rows", "max_row_bytes_line", "max_row_bytes_record", "max_columns"],
 )
 def test_limits_are_enforced_and_named(
     tmp_path: Path, limit: str, content: str, message: str
@@ -187,6 +188,7 @@ print(outcome(lambda: (len(m) > 400_000, grown < 200)))
         ('{"image": ' + "1" * 5000 + "}", r"line 1: expected a JSON object, got invalid JSON"),
         ('{"image": "p.png"} x', r"line 1: expected a JSON object, got invalid JSON"),
     ],
+    ids=["deep_nesting", "5000_digits", "trailing_text"],
 )
 def test_hostile_jsonl_lines_are_dataset_errors(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "m.jsonl").write_text(text + "\n")
@@ -217,6 +219,7 @@ print(outcome(lambda: Manifest({str(tmp_path / "q.csv")!r})).replace(chr(10), " 
         ("9" * 5000, r"row 2, column 'label': expected a class index below 2\*\*63"),
         ("-1", r"row 2, column 'label': expected a class index >= 0"),
     ],
+    ids=["2**63", "5000_digits", "negative"],
 )
 def test_labels_beyond_int64_are_refused_when_bound(
     tmp_path: Path, cell: str, message: str
@@ -260,6 +263,7 @@ print(outcome(run))
         (10**400, r"expected a number, got 1000000"),
         ("inf", r"expected a finite number, got 'inf'"),
     ],
+    ids=["1e39", "10**400", "inf"],
 )
 def test_features_that_float32_cannot_hold_are_refused(
     tmp_path: Path, value: object, message: str
@@ -319,6 +323,7 @@ def _tar(path: Path, members: dict[str, bytes]) -> Path:
         (b"7" * 70_000, r"s0\.cls: expected a label or number of at most 65536 bytes"),
         (b"99999999999999999999", r"sample 's0', column 'cls': expected a class index below"),
     ],
+    ids=["not_utf8", "70000_bytes", "beyond_int64"],
 )
 def test_tar_labels_that_are_not_text_name_the_member(
     tmp_path: Path, label: bytes, message: str
@@ -455,6 +460,15 @@ print(outcome(run))
             r"categories\[0\]\.id: expected an id >= 0 and < 2\*\*63",
         ),
     ],
+    ids=[
+        "float_id",
+        "text_id",
+        "duplicate_category",
+        "duplicate_image",
+        "bool_id",
+        "nul_name",
+        "2**70",
+    ],
 )
 def test_coco_ids_are_checked_not_coerced(
     tmp_path: Path, edits: dict[str, object], message: str
@@ -471,6 +485,7 @@ def test_coco_ids_are_checked_not_coerced(
         (b"[" * 100_000 + b"]" * 100_000, r"expected COCO JSON, got invalid JSON"),
         (b'{"images": [{"id": 1' + b"0" * 5000 + b"}]}", r"expected COCO JSON, got invalid JSON"),
     ],
+    ids=["not_utf8", "deep_nesting", "5000_digits"],
 )
 def test_hostile_coco_files_are_dataset_errors(
     tmp_path: Path, content: bytes, message: str

@@ -16,7 +16,7 @@ placeholder samples (index -1) and moves everything to the output device.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -24,6 +24,7 @@ import torch
 from ..ops._dali import torch_dtype
 from ..plan import Plan
 from ..plan.layout import Slot
+from .feed import BadSample
 
 #: A dense batch tensor, or one tensor per sample.
 Column = torch.Tensor | list[torch.Tensor]
@@ -31,10 +32,12 @@ Column = torch.Tensor | list[torch.Tensor]
 
 @dataclass
 class RawBatch:
-    """What an executor yields: sample indices (-1: placeholder rows) and the flat columns."""
+    """What an executor yields: sample indices (-1: placeholder rows), the flat columns, and
+    the samples of the batch that could not be used (the runner reports them)."""
 
     indices: torch.Tensor
     columns: list[Column]
+    bad: list[BadSample] = field(default_factory=list)
 
 
 def emitted_hwc(plan: Plan) -> bool:

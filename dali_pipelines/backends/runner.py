@@ -31,6 +31,8 @@ from .recovery import Recovery, fallback_key
 
 #: The layout's slot values in order, then the delivered sample indices.
 Batch = tuple[Any, ...]
+#: An epoch and its batches (sample indices), as the runner hands them to an executor.
+Run = tuple[int, Sequence[np.ndarray]]
 
 
 class BatchFailure(Exception):
@@ -53,9 +55,13 @@ class Executor(Protocol):
 
     feed: SampleFeed
 
-    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+    def run(
+        self, epoch: int, batches: Sequence[np.ndarray], following: Run | None = None
+    ) -> Iterator[RawBatch]:
         """Every batch of ``batches`` in order; may raise :class:`BatchFailure` or
-        :class:`StageFailure`. Abandoning the iterator must leave the executor reusable."""
+        :class:`StageFailure`. Abandoning the iterator must leave the executor reusable.
+        ``following``: the run the loader expects next, which an executor may start preparing
+        (it must still serve any other run asked for next)."""
         ...
 
     def decode_failure(self, data: np.ndarray) -> str | None:
@@ -78,14 +84,30 @@ class Runner:
         self.bound = executor.feed.bound
         self._read_ahead = getattr(self.bound.dataset, "prepare_epoch", None)
 
-    def epoch(self, epoch: int, batches: Sequence[np.ndarray], start: int = 0) -> Iterator[Batch]:
+    def epoch(
+        self,
+        epoch: int,
+        batches: Sequence[np.ndarray],
+        start: int = 0,
+        following: Run | None = None,
+    ) -> Iterator[Batch]:
+        """The batches of ``epoch`` from ``start``; ``following``: the epoch expected next."""
         position = start
         while position < len(batches):
             run = [self._unquarantined(batch, epoch) for batch in batches[position:]]
+            ahead = None
             if self._read_ahead is not None:  # a Python source (EncodedDataset) reads ahead
-                self._read_ahead(run, 0)
+                self._read_ahead(run, 0)  # ... of this run only: no flowing into the next
+            elif following is not None:
+                after, after_batches = following
+                ahead = (
+                    after,
+                    [self._unquarantined(b, after, record=False) for b in after_batches],
+                )
             try:
-                for raw in self.executor.run(epoch, run):
+                for raw in self.executor.run(epoch, run, ahead):
+                    for bad in raw.bad:  # raises naming the file, or records the skip
+                        self.recovery.bad(epoch, bad)
                     values, indices = self.assemble(raw)
                     yield (*values, indices)
                 return
@@ -95,8 +117,8 @@ class Runner:
             except StageFailure as failure:
                 raise self._stage_error(failure)  # noqa: B904 (chained by failure_error)
 
-    def _unquarantined(self, batch: np.ndarray, epoch: int) -> np.ndarray:
-        """Quarantined samples are reported again but never decoded again."""
+    def _unquarantined(self, batch: np.ndarray, epoch: int, record: bool = True) -> np.ndarray:
+        """Quarantined samples are reported again (``record``) but never decoded again."""
         quarantine = self.recovery.quarantine
         if not quarantine:
             return batch
@@ -106,7 +128,7 @@ class Runner:
             reason = quarantine.get(index)
             if reason is None:
                 keep.append(index)
-            else:
+            elif record:
                 self.recovery.skip(epoch, index, self.bound.path(index), reason)
         return np.asarray(keep, dtype=np.int64)
 

@@ -132,7 +132,9 @@ def epoch_batches(loader: DataLoader) -> Iterator[Any]:
     # A wait is the time from the loop asking for a batch to receiving it (iter() included).
     asked = time.perf_counter()
     names = loader.plan.layout.names
-    for *values, _indices in loader._runner.epoch(epoch, batches, start):
+    # The epoch that follows, unless the user says otherwise: DALI may flow on into it.
+    following = (epoch + 1, loader._order.batches(epoch + 1))
+    for *values, _indices in loader._runner.epoch(epoch, batches, start, following):
         if loader.pin_memory:
             values = [_each(v, _pinned) for v in values]
         if loader._batch_ops is not None:  # classic layout only: (images, labels)

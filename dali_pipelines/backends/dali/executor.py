@@ -25,8 +25,8 @@ from ...fork_guard import release_cycles
 from ...ops.python.stage import take_parked
 from ...plan import Plan
 from ..assemble import Column, RawBatch
-from ..feed import SampleFeed
-from ..runner import BatchFailure
+from ..feed import BadSample, SampleFeed
+from ..runner import BatchFailure, Run
 from .graph import GraphOptions, build_pipeline
 from .probe_decode import DecodeProbe, dali_reason
 from .source import BatchSource
@@ -50,6 +50,9 @@ class DaliExecutor:
         self._probe = DecodeProbe(plan.spec.decode.color)
         self._pipe: Any = None
         self._dirty = False  # a run was started and not drained
+        self._next = 0  # the DALI iteration whose outputs come next
+        #: The run DALI is already working on (announced as ``following``), if any.
+        self._expected: Run | None = None
         #: A graph holding python_function sits in a reference cycle: collect it when dropped.
         self._cyclic = any(s.op.needs_sample_index for s in plan.steps)
 
@@ -59,21 +62,29 @@ class DaliExecutor:
             self._pipe.build()
         return self._pipe
 
-    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
-        self._finish_run()
-        pipe = self._pipeline()
-        self.source.start(epoch, batches)
+    def run(
+        self,
+        epoch: int,
+        batches: Sequence[np.ndarray],
+        following: Run | None = None,
+    ) -> Iterator[RawBatch]:
+        """The batches of one run; with ``following`` (the run the loader expects next) the
+        pipeline flows on into it, and a next call asking for exactly that run continues
+        where DALI already is instead of draining and refilling the pipeline."""
+        pipe = self._continue_or_start(epoch, batches)
+        if following is not None:
+            self.source.extend(*following)
         self._dirty = True
         done = 0
         try:
-            while True:
+            while following is None or done < len(batches):
                 try:
                     outputs = pipe.run()
                 except StopIteration:
                     self._dirty = False
                     pipe.reset()
                     return
-                except DaliPipelinesError:  # a guard raised naming the file (on_error="raise")
+                except DaliPipelinesError:  # e.g. DALI's own output checks
                     del pipe
                     self._discard()
                     raise
@@ -89,26 +100,40 @@ class DaliExecutor:
                     del pipe
                     self._discard()
                     raise
-                yield self._raw(outputs)
+                bad = self.source.release(self._next)
+                self._next += 1
+                yield self._raw(outputs, bad)
                 done += 1
+            self._expected = following  # DALI is already working on it
         finally:
-            # Ended, failed or abandoned: no read-ahead may still touch the dataset when the
-            # next run starts (the runner starts a source's own read-ahead before it).
-            self.source.stop()
+            if self._expected is None:
+                # Ended, failed or abandoned: no read-ahead may still touch the dataset when
+                # the next run starts (the runner starts a source's own read-ahead before it).
+                self.source.stop()
+
+    def _continue_or_start(self, epoch: int, batches: Sequence[np.ndarray]) -> Any:
+        expected, self._expected = self._expected, None
+        if self._pipe is not None and expected is not None and _same(expected, (epoch, batches)):
+            return self._pipe
+        self._finish_run()
+        pipe = self._pipeline()
+        self.source.start(epoch, batches)
+        self._next = 0
+        return pipe
 
     def _failure(self, exc: RuntimeError, done: int) -> Exception:
         """A Python stage's failure (parked by its ``python_function``) or a decode failure."""
         stage = take_parked(exc)
         if stage is not None:
             return stage
-        issued = self.source.issued.get(done)
+        issued = self.source.issued.get(self._next)
         candidates = [] if issued is None else [int(i) for i in issued]
         return BatchFailure(done, candidates, dali_reason(exc))
 
-    def _raw(self, outputs: Any) -> RawBatch:
+    def _raw(self, outputs: Any, bad: list[BadSample]) -> RawBatch:
         *data, indices = outputs
         ids = torch.from_dlpack(indices.as_tensor()).reshape(-1)
-        return RawBatch(ids, [self._torch(out) for out in data])
+        return RawBatch(ids, [self._torch(out) for out in data], bad)
 
     def _torch(self, tensor_list: Any) -> Column:
         if self.options.device == "gpu" and type(tensor_list).__name__ == "TensorListGPU":
@@ -122,6 +147,7 @@ class DaliExecutor:
 
     def _finish_run(self) -> None:
         """Drain a run the caller broke out of, so the next one starts clean."""
+        self._expected = None
         if not self._dirty or self._pipe is None:
             return
         self.source.stop()
@@ -137,6 +163,7 @@ class DaliExecutor:
     def _discard(self) -> None:
         self._pipe = None
         self._dirty = False
+        self._expected = None
         if self._cyclic:
             release_cycles()
 
@@ -144,3 +171,12 @@ class DaliExecutor:
         self._discard()
         self.source.close()
         self._probe.close()
+
+
+def _same(expected: Run, actual: Run) -> bool:
+    (epoch, batches), (other_epoch, others) = expected, actual
+    return (
+        epoch == other_epoch
+        and len(batches) == len(others)
+        and all(np.array_equal(a, b) for a, b in zip(batches, others))
+    )

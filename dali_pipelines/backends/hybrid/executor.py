@@ -38,7 +38,7 @@ from ..assemble import Column, RawBatch, keep_rows
 from ..dali.executor import DaliExecutor
 from ..dali.graph import GraphOptions
 from ..feed import BadSample, Prepared, SampleFeed
-from ..runner import BatchFailure
+from ..runner import BatchFailure, Run
 from .tail import Tail
 from .workers import Chunk, StagePool, WorkerProgram
 
@@ -118,7 +118,10 @@ class HybridExecutor:
         segment_options = replace(options, raw_output=True, output_dtype=None, output_ndim=None)
         self.segment = DaliExecutor(self.feed, segment, segment_options)
 
-    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+    def run(
+        self, epoch: int, batches: Sequence[np.ndarray], following: Run | None = None
+    ) -> Iterator[RawBatch]:
+        # The segment does not flow into the next run: workers hold batches of this one.
         pending: deque[tuple[list[Chunk], Any, RawBatch]] = deque()
         try:
             try:
@@ -142,7 +145,7 @@ class HybridExecutor:
     def _submit(self, epoch: int, raw: RawBatch) -> tuple[list[Chunk], Any, RawBatch]:
         keep = raw.indices >= 0  # the placeholder of an all-skipped batch never reaches workers
         if not bool(keep.all()):
-            raw = RawBatch(raw.indices[keep], [keep_rows(c, keep) for c in raw.columns])
+            raw = RawBatch(raw.indices[keep], [keep_rows(c, keep) for c in raw.columns], raw.bad)
         if len(raw.indices) == 0:
             return [], None, raw
         ids = raw.indices.tolist()
@@ -178,7 +181,7 @@ class HybridExecutor:
             batch = self.tail.allocate(len(parts), self.output_device, share=False)
             out = self.tail.run(parts, tail_args, batch)
         images: Column = self._emitted(out) if out is not None else []
-        return RawBatch(raw.indices, [images, *raw.columns[1:]])
+        return RawBatch(raw.indices, [images, *raw.columns[1:]], raw.bad)
 
     def _emitted(self, out: torch.Tensor) -> torch.Tensor:
         """The tail's batch in the assembler's convention (channels_last leaves as NHWC)."""

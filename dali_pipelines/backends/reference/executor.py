@@ -29,6 +29,7 @@ from ...ops.python.stage import StageFailure, failure_record
 from ...plan import Plan
 from ..assemble import RawBatch, emitted_hwc
 from ..feed import BadSample, Prepared, SampleFeed
+from ..runner import Run
 from .sample import TorchChain
 
 #: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).
@@ -121,7 +122,9 @@ class ReferenceExecutor:
             persistent_workers=num_workers > 0,
         )
 
-    def run(self, epoch: int, batches: Sequence[np.ndarray]) -> Iterator[RawBatch]:
+    def run(
+        self, epoch: int, batches: Sequence[np.ndarray], following: Run | None = None
+    ) -> Iterator[RawBatch]:
         assert self._loader is not None, "closed"
         self._sampler.epoch, self._sampler.batches = epoch, batches
         # Persistent workers fork on the first iter() only; later runs reuse them.
@@ -138,9 +141,10 @@ class ReferenceExecutor:
     def _raw(self, epoch: int, items: list[Item]) -> RawBatch:
         good: list[tuple[Any, ...]] = []
         indices: list[int] = []
+        bad: list[BadSample] = []
         for kind, payload in items:
             if kind == "bad":
-                self.feed.recovery.bad(epoch, payload)
+                bad.append(payload)
             elif kind == "stage":
                 raise StageFailure.from_record(payload)
             else:
@@ -152,7 +156,7 @@ class ReferenceExecutor:
         n_labels = len(self.plan.layout.labels)
         for k in range(n_images, n_images + n_labels):  # labels: one (N,) tensor
             columns[k] = torch.tensor(columns[k], dtype=torch.int64)
-        return RawBatch(torch.tensor(indices, dtype=torch.int64), columns)
+        return RawBatch(torch.tensor(indices, dtype=torch.int64), columns, bad)
 
     def _width(self) -> int:
         layout = self.plan.layout

@@ -213,7 +213,7 @@ class TensorSpec(FrozenModel):
 
     @property
     def sample_ndim(self) -> int:
-        """Dims of one sample (without the leading batch dim): DALI's ``output_ndim``."""
+        """Dims of one sample (without the leading batch dim)."""
         return max(self.ndim - 1, 0)
 
     @property

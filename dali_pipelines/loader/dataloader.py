@@ -242,9 +242,7 @@ class DataLoader:
             pin_memory=self.pin_memory,
             timeout=self.config.timeout,
         )
-        return make_runner(
-            settings, self.plan, self.bound, self._recovery, self.ops_placement, self.contract
-        )
+        return make_runner(settings, self.plan, self.bound, self._recovery, self.ops_placement)
 
     # -- torch DataLoader surface --------------------------------------------------------------
     def __len__(self) -> int:

@@ -26,9 +26,6 @@ class GraphOptions:
     device_id: int | None = None
     seed: int = 0
     prefetch_queue_depth: int = 2
-    #: The images' dtype and per-sample ndim from the contract; DALI verifies them per iteration.
-    output_dtype: str | None = None
-    output_ndim: int | None = None
     #: HWC images as the last op leaves them, no output conversion (sizes may vary per sample):
     #: the DALI segment in front of a Python stage that runs in worker processes.
     raw_output: bool = False
@@ -82,23 +79,6 @@ def _output(plan: Plan, image: Any, device: str) -> Any:
     )
 
 
-def _checks(plan: Plan, options: GraphOptions) -> dict[str, Any]:
-    """DALI's per-iteration dtype/ndim checks of every output, in the source's output order."""
-    if options.output_dtype is None or options.output_ndim is None:
-        return {}
-    from nvidia.dali import types
-
-    layout = plan.layout
-    dtypes = [dali_dtype(options.output_dtype)] * len(layout.images)
-    ndims = [options.output_ndim] * len(layout.images)
-    dtypes += [types.INT64] * len(layout.labels) + [types.FLOAT] * len(layout.features)
-    ndims += [0] * len(layout.labels) + [1] * len(layout.features)
-    if layout.boxes is not None:
-        dtypes += [types.FLOAT, types.INT64]
-        ndims += [2, 1]
-    return {"output_dtype": [*dtypes, types.INT64], "output_ndim": [*ndims, 0]}
-
-
 def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> Any:
     """The DALI pipeline for ``plan`` fed by ``source``.
 
@@ -113,7 +93,6 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
     decode_device = "mixed" if device == "gpu" else "cpu"
 
     @pipeline_def(
-        **_checks(plan, options),
         batch_size=options.batch_size,
         num_threads=options.num_threads,
         device_id=options.device_id,

@@ -115,7 +115,7 @@ class HybridExecutor:
         self.workers = workers
         segment = sub_plan(plan, placement.split)
         self.feed = _SizeRecordingFeed(feed, segment)
-        segment_options = replace(options, raw_output=True, output_dtype=None, output_ndim=None)
+        segment_options = replace(options, raw_output=True)
         self.segment = DaliExecutor(self.feed, segment, segment_options)
 
     def run(

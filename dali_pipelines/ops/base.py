@@ -203,11 +203,30 @@ class Op(ABC, Generic[P]):
         return None
 
     def build_dali_output(
-        self, p: P, image: Any, args: Mapping[str, Any], ctx: DaliContext, layout: str, dtype: str
+        self,
+        p: P,
+        image: Any,
+        args: Mapping[str, Any],
+        ctx: DaliContext,
+        layout: str,
+        dtype: str,
+        window: Mapping[str, Any] | None = None,
     ) -> Any:
         """The op fused with the output conversion (``layout``, ``dtype``) as the chain's last op;
-        called only for ops that declare ``fuses_output``."""
+        called only for ops that declare ``fuses_output``. ``window``: the previous op's
+        :meth:`output_window`, to crop in the same pass (padding where the image is smaller
+        must give what the separate crop would have: zeros through the op)."""
         raise RegistryError(f"{self.name}: expected fuses_output, got a call to build_dali_output")
+
+    #: Arguments only :meth:`output_window` reads (the separate operator reads the others).
+    output_window_args: ClassVar[tuple[str, ...]] = ()
+
+    def output_window(self, p: P, args: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """For a fixed-size window op: ``crop_mirror_normalize``'s crop arguments (``crop``,
+        ``crop_pos_x``, ``crop_pos_y``) that cut the same window, so a following fused output
+        op crops in its own pass instead of this op running as a separate DALI operator
+        (measured ~3% of throughput on imagenet_val); ``None`` (the default): not a window."""
+        return None
 
     def apply_batch(self, p: P, batch: torch.Tensor, args: list[Args]) -> torch.Tensor:
         """A ``batchable`` op on a whole NCHW batch, ``args`` drawn per sample. The default

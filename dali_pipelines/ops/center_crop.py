@@ -62,10 +62,21 @@ class CenterCrop(Op[CenterCropParams]):
         return state.with_size(*p.out_size)
 
     def arg_names(self, p: CenterCropParams) -> tuple[str, ...]:
-        return ("start", "shape")
+        return ("start", "shape", "pos_y", "pos_x")
 
     def draw(self, p: CenterCropParams, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
-        return window_args(*center_window(size, p.out_size), *p.out_size), p.out_size
+        start = center_window(size, p.out_size)
+        args = window_args(*start, *p.out_size)
+        # The same window as crop_mirror_normalize's relative position (anchor = pos * (n - c),
+        # verified bitwise against fn.slice for odd, even and smaller-than-crop sizes).
+        for name, first, n, c in zip(("pos_y", "pos_x"), start, size, p.out_size, strict=True):
+            args[name] = np.array(first / (n - c) if n != c else 0.5, dtype=np.float32)
+        return args, p.out_size
+
+    output_window_args = ("pos_y", "pos_x")
+
+    def output_window(self, p: CenterCropParams, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"crop": p.out_size, "crop_pos_x": args["pos_x"], "crop_pos_y": args["pos_y"]}
 
     def transform_boxes(
         self, p: CenterCropParams, boxes: np.ndarray, args: Args, size: Size

@@ -119,13 +119,24 @@ class Normalize(Op[NormalizeParams]):
         ctx: DaliContext,
         layout: str,
         dtype: str,
+        window: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Normalize, transpose and cast in one pass (the op is last in the chain)."""
+        """Normalize, transpose and cast in one pass (the op is last in the chain), cropping
+        the previous op's ``window`` in the same pass."""
         import nvidia.dali.fn as fn
 
         from ._dali import dali_dtype
 
         mean, std = self._mean_std(p, ctx)
+        crop: dict[str, Any] = {}
+        if window is not None:
+            # Padding (an image smaller than the window) must hold what a separate crop's zero
+            # pixels become after normalizing, computed as DALI does: (0 - mean) * (1 / std).
+            fill = [
+                float(np.float32(-np.float32(m)) * np.float32(1.0 / np.float32(s)))
+                for m, s in zip(mean, std)
+            ]
+            crop = {**window, "out_of_bounds_policy": "pad", "fill_values": fill}
         return fn.crop_mirror_normalize(
             image,
             device=ctx.device,
@@ -133,6 +144,7 @@ class Normalize(Op[NormalizeParams]):
             std=std,
             dtype=dali_dtype(dtype),
             output_layout=layout,
+            **crop,
         )
 
     def apply_torch(self, p: NormalizeParams, image: Any, args: Args) -> Any:

@@ -108,7 +108,13 @@ def run_dali(
     from nvidia.dali import pipeline_def
 
     states = infer_states(chain, input_state(images))
-    names = [(i, name) for i, (op, p) in enumerate(chain) for name in op.arg_names(p)]
+    # Each op runs as its own operator here: its output-window arguments are not read.
+    names = [
+        (i, name)
+        for i, (op, p) in enumerate(chain)
+        for name in op.arg_names(p)
+        if name not in op.output_window_args
+    ]
     channels = images[0].shape[2]
     encoding = encoding or ("png" if fused else None)
     first = [encode(img, encoding) for img in images] if encoding else list(images)

@@ -14,6 +14,7 @@ builds a fresh one on the next run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from ...plan import Plan
 from ..assemble import Column, RawBatch
 from ..feed import BadSample, SampleFeed
 from ..runner import BatchFailure, Run
-from .graph import GraphOptions, build_pipeline
+from .graph import GraphOptions, build_pipeline, used_args
 from .probe_decode import DecodeProbe, dali_reason
 from .source import BatchSource
 
@@ -46,7 +47,12 @@ class DaliExecutor:
         self.feed = feed
         self.plan = plan
         self.options = options
-        self.source = BatchSource(feed, plan, depth=options.prefetch_queue_depth)
+        self.source = BatchSource(
+            feed,
+            plan,
+            depth=options.prefetch_queue_depth,
+            used=functools.partial(used_args, plan, options),
+        )
         self._probe = DecodeProbe(plan.spec.decode.color)
         self._pipe: Any = None
         self._dirty = False  # a run was started and not drained

@@ -9,6 +9,7 @@ transpose and cast in one ``crop_mirror_normalize``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,9 @@ class GraphOptions:
     device_id: int | None = None
     seed: int = 0
     prefetch_queue_depth: int = 2
+    #: A window op (center_crop) before the fused output op is cut by that op's own
+    #: crop_mirror_normalize instead of a separate fn.slice (False: separate, for comparisons).
+    fuse_windows: bool = True
     #: HWC images as the last op leaves them, no output conversion (sizes may vary per sample):
     #: the DALI segment in front of a Python stage that runs in worker processes.
     raw_output: bool = False
@@ -150,21 +154,52 @@ def _chain(
     if image is None:
         image = decode("image")
     last_fused = False
+    window: Mapping[str, Any] | None = None
     for position, step in enumerate(steps):
         ctx = DaliContext(device=device, state=step.state_in)
         is_last = position == len(steps) - 1
-        if is_last and step.op.fuses_output and _fusable(plan) and not options.raw_output:
+        fused = step.op.fuses_output and _fusable(plan) and not options.raw_output
+        if is_last and fused:
             out = plan.spec.output
             layout = "HWC" if out.memory_format == "channels_last" else out.layout
             image = step.op.build_dali_output(
-                step.params, image, args[step.index], ctx, layout, out.dtype
+                step.params, image, args[step.index], ctx, layout, out.dtype, window
             )
             last_fused = True
-        else:
-            image = step.op.build_dali(step.params, image, args[step.index], ctx)
+            continue
+        if step.index == window_step(plan, options):
+            window = step.op.output_window(step.params, args[step.index])
+            continue  # the fused output op crops this window in its own pass
+        image = step.op.build_dali(step.params, image, args[step.index], ctx)
     if not last_fused and not options.raw_output:
         image = _output(plan, image, device)
     return image
+
+
+def window_step(plan: Plan, options: GraphOptions) -> int | None:
+    """The step whose window the fused output op cuts (it runs no operator of its own)."""
+    steps = plan.steps
+    if not options.fuse_windows or options.raw_output or len(steps) < 2 or not _fusable(plan):
+        return None
+    before, last = steps[-2], steps[-1]
+    if not last.op.fuses_output or not before.op.output_window_args:
+        return None
+    # With ROI decoding the first op runs inside the decoder: it cannot be deferred.
+    if before.index == 0 and before.op.fuses_decode:
+        return None
+    return before.index
+
+
+def used_args(plan: Plan, options: GraphOptions, step_index: int) -> tuple[str, ...]:
+    """The arguments of a step the graph reads: a window op reads either its window arguments
+    (fused) or the others (its own operator); DALI warns about inputs nobody reads."""
+    step = plan.steps[step_index]
+    window = step.op.output_window_args
+    if not window:
+        return step.arg_names
+    if step_index == window_step(plan, options):
+        return tuple(n for n in step.arg_names if n in window)
+    return tuple(n for n in step.arg_names if n not in window)
 
 
 def _fusable(plan: Plan) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -42,17 +42,25 @@ class BatchSource:
     for an iteration can be mapped back to the files.
     """
 
-    def __init__(self, feed: SampleFeed, plan: Plan, depth: int = 2):
+    def __init__(
+        self,
+        feed: SampleFeed,
+        plan: Plan,
+        depth: int = 2,
+        used: Callable[[int], tuple[str, ...]] | None = None,
+    ):
         self.feed = feed
         self.plan = plan
         self.layout = plan.layout
         self.columns = len(self.layout.images)
-        #: (image column, step index, argument name) of every argument output, in order.
+        #: (image column, step index, argument name) of every argument output, in order (only
+        #: those the graph reads: ``used(step index)``, by default every drawn argument).
+        used = used if used is not None else (lambda i: plan.steps[i].arg_names)
         self.arg_keys = [
             (column, i, name)
             for column in range(self.columns)
-            for i, step in enumerate(plan.steps)
-            for name in step.arg_names
+            for i in range(len(plan.steps))
+            for name in used(i)
         ]
         self._placeholder = placeholder_pnm(plan.decoded.channels)
         self._lock = threading.Lock()

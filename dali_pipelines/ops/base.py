@@ -218,14 +218,16 @@ class Op(ABC, Generic[P]):
         must give what the separate crop would have: zeros through the op)."""
         raise RegistryError(f"{self.name}: expected fuses_output, got a call to build_dali_output")
 
-    #: Arguments only :meth:`output_window` reads (the separate operator reads the others).
+    #: Arguments :meth:`output_window` reads (empty: the op has no output window).
     output_window_args: ClassVar[tuple[str, ...]] = ()
+    #: Arguments only :meth:`output_window` reads (the op's own operator reads the others).
+    window_only_args: ClassVar[tuple[str, ...]] = ()
 
     def output_window(self, p: P, args: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """For a fixed-size window op: ``crop_mirror_normalize``'s crop arguments (``crop``,
-        ``crop_pos_x``, ``crop_pos_y``) that cut the same window, so a following fused output
-        op crops in its own pass instead of this op running as a separate DALI operator
-        (measured ~3% of throughput on imagenet_val); ``None`` (the default): not a window."""
+        """``crop_mirror_normalize`` arguments doing this op's work (a centre crop's ``crop``
+        and ``crop_pos_x/y``, a horizontal flip's ``mirror``), so a following fused output op
+        does it in its own pass instead of this op running as a separate DALI operator (each
+        measured ~3% of throughput on imagenet_val/train); ``None`` (the default): it cannot."""
         return None
 
     def apply_batch(self, p: P, batch: torch.Tensor, args: list[Args]) -> torch.Tensor:

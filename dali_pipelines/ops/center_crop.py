@@ -73,7 +73,7 @@ class CenterCrop(Op[CenterCropParams]):
             args[name] = np.array(first / (n - c) if n != c else 0.5, dtype=np.float32)
         return args, p.out_size
 
-    output_window_args = ("pos_y", "pos_x")
+    output_window_args = window_only_args = ("pos_y", "pos_x")
 
     def output_window(self, p: CenterCropParams, args: Mapping[str, Any]) -> Mapping[str, Any]:
         return {"crop": p.out_size, "crop_pos_x": args["pos_x"], "crop_pos_y": args["pos_y"]}

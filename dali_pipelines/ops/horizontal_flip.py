@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from ._flip import FlipOp, FlipParams
@@ -18,8 +19,16 @@ class HorizontalFlip(FlipOp):
     Params = HorizontalFlipParams
     torchvision_classes = ("RandomHorizontalFlip",)
     axis = "horizontal"
-    dali_operator = "fn.flip (horizontal=flag argument input)"
+    dali_operator = (
+        "fn.flip (horizontal=flag argument input), or crop_mirror_normalize's mirror before "
+        "normalize"
+    )
     torchvision_name = "v2.RandomHorizontalFlip"
+    output_window_args = ("flip",)
+
+    def output_window(self, p: Any, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        # crop_mirror_normalize mirrors horizontally: the flip costs no operator of its own.
+        return {"mirror": args["flip"]}
 
     def torchvision(self, p: Any) -> Any:
         from torchvision.transforms import v2

@@ -121,22 +121,22 @@ class Normalize(Op[NormalizeParams]):
         dtype: str,
         window: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Normalize, transpose and cast in one pass (the op is last in the chain), cropping
-        the previous op's ``window`` in the same pass."""
+        """Normalize, transpose and cast in one pass (the op is last in the chain), with the
+        previous op's ``window`` (a crop, a horizontal mirror) in the same pass."""
         import nvidia.dali.fn as fn
 
         from ._dali import dali_dtype
 
         mean, std = self._mean_std(p, ctx)
-        crop: dict[str, Any] = {}
-        if window is not None:
+        crop: dict[str, Any] = dict(window or {})
+        if "crop" in crop:
             # Padding (an image smaller than the window) must hold what a separate crop's zero
             # pixels become after normalizing, computed as DALI does: (0 - mean) * (1 / std).
             fill = [
                 float(np.float32(-np.float32(m)) * np.float32(1.0 / np.float32(s)))
                 for m, s in zip(mean, std)
             ]
-            crop = {**window, "out_of_bounds_policy": "pad", "fill_values": fill}
+            crop.update(out_of_bounds_policy="pad", fill_values=fill)
         return fn.crop_mirror_normalize(
             image,
             device=ctx.device,

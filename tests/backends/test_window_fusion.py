@@ -1,5 +1,5 @@
-"""A centre crop before normalize is cut by normalize's own crop_mirror_normalize: the same
-bits as a separate fn.slice, for odd and even margins and for images smaller than the crop."""
+"""An op folded into normalize's crop_mirror_normalize gives the same bits as its own operator:
+a centre crop (odd and even margins, images smaller than the crop) and a horizontal flip."""
 
 from __future__ import annotations
 
@@ -45,15 +45,21 @@ def _run(folder: Path, spec: dict, fuse: bool) -> list[np.ndarray]:
         executor.close()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float16"])
-def test_fused_window_is_the_separate_crop_bit_for_bit(folder: Path, dtype: str) -> None:
-    spec = {
-        "ops": [
-            {"op": "center_crop", "size": [40, 40]},
-            {"op": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
-        ],
-        "output": {"dtype": dtype},
-    }
+NORMALIZE = {"op": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
+
+@pytest.mark.parametrize(
+    ("before", "dtype"),
+    [
+        ([{"op": "center_crop", "size": [40, 40]}], "float32"),
+        ([{"op": "center_crop", "size": [40, 40]}], "float16"),
+        ([{"op": "resize", "size": [40, 40]}, {"op": "horizontal_flip", "p": 0.5}], "float32"),
+    ],
+)
+def test_folded_op_is_its_own_operator_bit_for_bit(
+    folder: Path, before: list[dict], dtype: str
+) -> None:
+    spec = {"ops": [*before, NORMALIZE], "output": {"dtype": dtype}}
     fused, separate = _run(folder, spec, True), _run(folder, spec, False)
     assert [b.shape for b in fused] == [(4, 3, 40, 40)] * 2
     for a, b in zip(fused, separate, strict=True):

@@ -113,7 +113,7 @@ def run_dali(
         (i, name)
         for i, (op, p) in enumerate(chain)
         for name in op.arg_names(p)
-        if name not in op.output_window_args
+        if name not in op.window_only_args
     ]
     channels = images[0].shape[2]
     encoding = encoding or ("png" if fused else None)

@@ -191,15 +191,12 @@ def window_step(plan: Plan, options: GraphOptions) -> int | None:
 
 
 def used_args(plan: Plan, options: GraphOptions, step_index: int) -> tuple[str, ...]:
-    """The arguments of a step the graph reads: a window op reads either its window arguments
-    (fused) or the others (its own operator); DALI warns about inputs nobody reads."""
+    """The arguments of a step the graph reads (DALI warns about inputs nobody reads): a step
+    folded into the output op, its window arguments; otherwise all but window-only ones."""
     step = plan.steps[step_index]
-    window = step.op.output_window_args
-    if not window:
-        return step.arg_names
     if step_index == window_step(plan, options):
-        return tuple(n for n in step.arg_names if n in window)
-    return tuple(n for n in step.arg_names if n not in window)
+        return tuple(n for n in step.arg_names if n in step.op.output_window_args)
+    return tuple(n for n in step.arg_names if n not in step.op.window_only_args)
 
 
 def _fusable(plan: Plan) -> bool:

@@ -30,6 +30,7 @@ install-bench: $(VENV)/.installed-bench
 lint: install-dev
 	$(VENV)/bin/ruff check dali_pipelines tests benchmarks
 	$(VENV)/bin/ruff format --check dali_pipelines tests benchmarks
+	$(VENV)/bin/mypy dali_pipelines
 
 test: install-dev lint
 	$(PY) -m pytest -q

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .columns import BoundSource, parse_number, resolve_labels
+from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
@@ -158,7 +159,10 @@ class WebDataset:
         urls_or_paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         *,
         index_dir: str | os.PathLike[str] | None = None,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     ):
+        #: Bytes one image member may hold (as ImageFolder's files); ``None``: no bound.
+        self.max_file_bytes = check_limit(max_file_bytes, "WebDataset.max_file_bytes")
         specs = [urls_or_paths] if isinstance(urls_or_paths, (str, os.PathLike)) else urls_or_paths
         paths: list[str] = []
         for spec in specs:
@@ -219,6 +223,8 @@ class WebDataset:
 
     def read_member(self, index: int, ext: str) -> np.ndarray:
         shard, _, (offset, size) = self._member(index, ext)
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            raise too_large(self.member_path(index, ext), size, self.max_file_bytes)
         # pread: no shared file position, so DALI's and the loader's threads may read at once.
         return np.frombuffer(os.pread(self._fd(shard), size, offset), dtype=np.uint8)
 

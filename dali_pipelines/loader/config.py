@@ -30,6 +30,7 @@ from ..data.checks import DEFAULT_MAX_PIXELS
 from ..errors import LoaderConfigError
 from ..plan.placement import PythonPlacement
 from ..spec.io import SpecLike
+from ..spec.messages import bounded_repr
 from .torch_args import TORCH_NAMES, map_torch_arguments
 
 #: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
@@ -238,7 +239,7 @@ def _message(exc: ValidationError) -> str:
         return str(cause)
     info = LoaderConfig.model_fields.get(name)
     expected = _expected(info) if info is not None else "a valid value"
-    return f"{name}: expected {expected}, got {error['input']!r}"
+    return f"{name}: expected {expected}, got {bounded_repr(error['input'])}"
 
 
 def _expected(info: FieldInfo) -> str:

@@ -122,3 +122,14 @@ def test_fingerprint_follows_the_members(tmp_path: Path) -> None:
     paths = write_shards(tmp_path, [2, 2])
     assert WebDataset(paths).fingerprint() == WebDataset(paths).fingerprint()
     assert WebDataset(paths).fingerprint() != WebDataset(paths[:1]).fingerprint()
+
+
+def test_image_members_are_bounded_like_files(tmp_path: Path) -> None:
+    from dali_pipelines.errors import FileRefusedError
+
+    paths = write_shards(tmp_path, [2])
+    bound = WebDataset([str(p) for p in paths], max_file_bytes=10).bind(layout())
+    with pytest.raises(FileRefusedError, match=r"s00001\.jpg.*larger than max_file_bytes=10"):
+        bound.images[0](1)
+    with pytest.raises(DatasetError, match="max_file_bytes: expected None or an int >= 1"):
+        WebDataset([str(p) for p in paths], max_file_bytes=0)

@@ -72,7 +72,7 @@ def test_the_loader_validates_before_reading_anything(tmp_path: Path) -> None:
 def test_defaults_and_integer_types() -> None:
     config = LoaderConfig()
     assert (config.batch_size, config.seed, config.device, config.prefetch_queue_depth) == (
-        1, None, "auto", 2
+        1, None, "auto", 3
     )  # fmt: skip
     assert config.num_threads >= 1 and config.python_workers == config.num_threads
     numpy_ints = LoaderConfig(batch_size=np.int64(8), shuffle=np.bool_(True), seed=np.uint32(3))

@@ -27,7 +27,7 @@ from ..spec.source import (
     SourceSpec,
     Varying,
 )
-from .draws import Drawn, draw_sample, sample_rng  # noqa: F401  (moved; old path kept while callers move)
+from .draws import Drawn
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .planner import Plan, Step

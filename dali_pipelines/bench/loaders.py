@@ -102,3 +102,50 @@ def loader_names(config: BenchConfig) -> list[str]:
         names.append(DALI_CPU_LOADER)
     rest = [n for n in names if n not in (DALI_LOADER, BASELINE_LOADER)]
     return [DALI_LOADER, BASELINE_LOADER, *rest]
+
+
+TORCHVISION_LOADER = "torchvision"
+
+
+class _TorchvisionSamples:
+    """What a torchvision user runs: PIL decode + the spec as a torchvision v2 ``Compose``."""
+
+    def __init__(self, dataset: SampleSource, transform: Any, color: str):
+        self.dataset = dataset
+        self.transform = transform
+        self.color = color
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        from ..data.pil import decode_pil
+
+        image = decode_pil(self.dataset.read_bytes(index), self.color)  # type: ignore[arg-type]
+        return self.transform(image), self.dataset.label(index)
+
+
+@register_loader(TORCHVISION_LOADER, "torchvision")
+def _torchvision(dataset: SampleSource, spec: PipelineSpec, config: BenchConfig) -> Any:
+    """torch's own DataLoader over torchvision's transforms (random draws from torch's RNG):
+    the baseline a torchvision user has, without our loader around it."""
+    import torch
+    from torch.utils.data import DataLoader as TorchDataLoader
+
+    from ..backends.reference.oracle import build_transform
+    from ..plan import make_plan
+
+    plan = make_plan(spec)
+    generator = torch.Generator()
+    generator.manual_seed(config.seed)
+    # A map-style dataset by protocol (len + getitem); torch's DataLoader needs nothing more.
+    samples: Any = _TorchvisionSamples(dataset, build_transform(plan), spec.decode.color)
+    return TorchDataLoader(
+        samples,
+        batch_size=config.batch_size,
+        shuffle=config.shuffle,
+        drop_last=config.drop_last,
+        num_workers=config.threads,
+        persistent_workers=config.threads > 0,
+        generator=generator,
+    )

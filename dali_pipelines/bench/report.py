@@ -125,7 +125,7 @@ class BenchConfig(_Model):
     shuffle: bool = True
     drop_last: bool = False
     loaders: list[str] = Field(
-        default_factory=lambda: [DALI_LOADER, BASELINE_LOADER, "reference-tvio"],
+        default_factory=lambda: [DALI_LOADER, BASELINE_LOADER, "reference-tvio", "torchvision"],
         description="loaders to measure (dali and reference always; dali-cpu joins on a GPU)",
     )
     model: Literal["auto", "tiny", "resnet18", "resnet50"] = Field(

@@ -32,7 +32,7 @@ def test_new_options_parse() -> None:
     assert (args.markdown, args.plot, args.fail_under) == (Path("r.md"), Path("r.png"), 1.5)
     defaults = build_parser().parse_args(["bench"])
     assert (defaults.mode, defaults.model, defaults.sweep) == ("loader", "auto", [])
-    assert defaults.loaders == ["dali", "reference", "reference-tvio"]
+    assert defaults.loaders == ["dali", "reference", "reference-tvio", "torchvision"]
     assert defaults.markdown is None and defaults.plot is None and defaults.fail_under is None
 
 
@@ -70,10 +70,11 @@ def test_loader_mode_every_output_and_fail_under(
     assert "speedup DALI / PIL baseline" in captured.out and "reference-tvio" in captured.out
     data = _json(out / "r.json")
     assert data["schema_version"] == 2 and data["config"]["mode"] == "loader"
-    assert list(data["loaders"]) == ["dali", "reference", "reference-tvio"]
-    assert set(data["speedups"]) == {"reference", "reference-tvio"}
+    assert list(data["loaders"]) == ["dali", "reference", "reference-tvio", "torchvision"]
+    assert set(data["speedups"]) == {"reference", "reference-tvio", "torchvision"}
     for name, backend in (("dali", "dali"), ("reference", "reference"),
-                          ("reference-tvio", "reference-tvio")):  # fmt: skip
+                          ("reference-tvio", "reference-tvio"),
+                          ("torchvision", "torchvision")):  # fmt: skip
         result = data["loaders"][name]
         assert result["backend"] == backend and result["workers"] == 1
         assert result["images_per_epoch"] == 21 and result["batches_per_epoch"] == 3

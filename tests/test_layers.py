@@ -26,7 +26,7 @@ SOURCE = Path(dali_pipelines.__file__).parent
 #: the top-level modules and packages under dali_pipelines; ``dali_pipelines`` is the package's
 #: own ``__init__`` (the public facade, which re-exports from the loader and the translation).
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "_model", "availability", "fork_guard"}),  # leaves
+    frozenset({"errors", "_model", "availability", "fork_guard", "_lazy"}),  # leaves
     frozenset({"ops"}),  # ops, their traits, Python ops, spec-level batch ops
     frozenset({"spec"}),  # no torch at load
     frozenset({"plan"}),  # spec -> plan, placement from the op traits

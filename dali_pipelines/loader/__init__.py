@@ -6,8 +6,9 @@ without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from .config import LoaderConfig
@@ -25,9 +26,4 @@ _LAZY = {
 __all__ = ["DataLoader", "EpochOrder", "LoaderConfig"]  # LoaderDataModule: with Lightning
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

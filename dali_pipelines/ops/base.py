@@ -55,7 +55,8 @@ class DaliContext:
     """What a DALI builder needs to know: where ops run and the state of its input image."""
 
     device: Literal["cpu", "gpu"] = "cpu"
-    state: ImageState = field(default_factory=ImageState)
+    #: The op's input state: an :class:`ImageState`, or an :class:`AudioState` for audio ops.
+    state: Any = field(default_factory=ImageState)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class Op(ABC, Generic[P]):
     geometric: ClassVar[bool] = False
     #: Changes values, never positions (colour, blur, normalize, dtype): boxes pass unchanged.
     pixelwise: ClassVar[bool] = False
+    #: What the op works on: image ops chain after an image decode, audio ops
+    #: (:mod:`.audio`) after an audio decode; the planner refuses a mix.
+    modality: ClassVar[Literal["image", "audio"]] = "image"
 
     # -- declared traits: each op states every one itself (register_op refuses a missing one),
     # so where an op runs and what it supports is read off the op, never matched by its name.
@@ -179,6 +183,13 @@ class Op(ABC, Generic[P]):
         argument inputs).
         """
         return {}, size
+
+    def draw_state(
+        self, p: P, state: Any, size: Size, rng: np.random.Generator
+    ) -> tuple[Args, Size]:
+        """:meth:`draw` with the op's input state known to the plan (what the seed policy calls).
+        Image ops draw from the size alone; audio ops also need the state's sample rate."""
+        return self.draw(p, size, rng)
 
     def transform_boxes(self, p: P, boxes: np.ndarray, args: Args, size: Size) -> np.ndarray | None:
         """Boxes (K, 4) x1, y1, x2, y2 in pixels of an input of ``size`` after the op with the

@@ -52,3 +52,57 @@ class ImageState(FrozenModel):
 
     def with_size(self, height: int | None, width: int | None) -> ImageState:
         return self.model_copy(update={"height": height, "width": width})
+
+
+#: What an audio state holds: samples, or features computed from them (frames over time).
+AudioKind = Literal["wave", "spectrogram", "mel", "decibels", "mfcc"]
+
+
+class FrameRule(FrozenModel):
+    """How a features state's frames follow from the wave's samples (a spectrogram's windows).
+
+    With ``center`` (DALI's ``center_windows``, torch.stft's ``center``) the signal is padded by
+    half a window on each side: ``frames = T // hop + 1``; without, ``(T - window) // hop + 1``
+    (0 when the signal is shorter than a window).
+    """
+
+    window: int
+    hop: int
+    center: bool = True
+
+    def frames(self, samples: int) -> int:
+        if self.center:
+            return samples // self.hop + 1
+        return max(0, (samples - self.window) // self.hop + 1)
+
+
+class AudioState(FrozenModel):
+    """What one audio sample looks like at a point in an audio chain.
+
+    A ``wave`` is (channels, T) samples at ``sample_rate``; every other kind is (bins, T')
+    features of a mono wave, T' frames following the samples by ``frames``. ``length`` is T or
+    T' when every sample has it (after a crop/pad to a fixed duration), else ``None``.
+    ``value_range`` is ``None`` where values are unbounded (after gain, noise, decibels).
+    """
+
+    kind: AudioKind = "wave"
+    channels: int = 1
+    sample_rate: int = 16000
+    length: int | None = None
+    bins: int | None = None
+    frames: FrameRule | None = None
+    dtype: Dtype = "float32"
+    value_range: tuple[float, float] | None = (-1.0, 1.0)
+
+    @property
+    def is_wave(self) -> bool:
+        return self.kind == "wave"
+
+    @property
+    def rows(self) -> int:
+        """The first dim of a sample: channels of a wave, bins of features."""
+        return self.channels if self.is_wave else int(self.bins or 0)
+
+    @property
+    def is_float(self) -> bool:
+        return True

@@ -117,7 +117,7 @@ def draw_sample(plan: Plan, sizes: list[Size], seed: int, epoch: int, index: int
         own = sample_rng(seed, epoch, index, column) if multi and layout.per_column else shared
         for step, is_shared in zip(plan.steps, layout.shared):
             seen.append(size)
-            step_args, size = step.op.draw(step.params, size, shared if is_shared else own)
+            step_args, size = step.draw(size, shared if is_shared else own)
             drawn.append(step_args)
         seen.append(size)
         out.append(Drawn(drawn, seen, size))
@@ -132,5 +132,5 @@ def replay(
     exactly what :func:`draw_sample` would."""
     rng = sample_rng(seed, epoch, index, fresh=True)
     for step in plan.steps[:end]:
-        _, size = step.op.draw(step.params, size, rng)
+        _, size = step.draw(size, rng)
     return rng, size

@@ -34,6 +34,10 @@ class Step:
     def label(self) -> str:
         return f"ops[{self.index}] ({self.op.name})"
 
+    def draw(self, size: Size, rng: np.random.Generator) -> tuple[Args, Size]:
+        """The op's per-sample arguments for an input of ``size`` (the seed policy calls this)."""
+        return self.op.draw_state(self.params, self.state_in, size, rng)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -57,7 +61,7 @@ class Plan:
         """
         drawn: list[Args] = []
         for step in self.steps:
-            args, size = step.op.draw(step.params, size, rng)
+            args, size = step.draw(size, rng)
             drawn.append(args)
         return drawn, size
 

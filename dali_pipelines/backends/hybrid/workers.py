@@ -94,7 +94,7 @@ class WorkerProgram:
         rng, size = replay(self.plan, decoded, self.seed, epoch, index, self.split)
         x: Any = image
         for step in self.steps[self.split : self.tail]:
-            args, _ = step.op.draw(step.params, _size(x), rng)
+            args, _ = step.draw(_size(x), rng)
             if isinstance(step.params, PythonParams):
                 x = self._call(step).run(as_hwc(x), int(args["seed"]), index)
             else:
@@ -106,7 +106,7 @@ class WorkerProgram:
         tail_args = []
         size = _size(x)
         for step in self.steps[self.tail :]:
-            args, size = step.op.draw(step.params, size, rng)
+            args, size = step.draw(size, rng)
             tail_args.append(args)
         return np.ascontiguousarray(as_hwc(x)), tail_args
 

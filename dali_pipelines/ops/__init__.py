@@ -8,6 +8,7 @@ decorate the class with :func:`register_op`, and import it below.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (registration side effect)
+    audio,
     center_crop,
     color_jitter,
     gaussian_blur,

@@ -158,8 +158,9 @@ class Op(ABC, Generic[P]):
     torchvision_classes: ClassVar[tuple[str, ...]]
 
     # -- static ---------------------------------------------------------------------------
-    def infer(self, p: P, state: ImageState) -> ImageState:
-        """Shape rule. Raise :class:`ChainError` for an impossible input state."""
+    def infer(self, p: P, state: Any) -> Any:
+        """Shape rule over the op's modality's state (:class:`ImageState` for image ops).
+        Raise :class:`ChainError` for an impossible input state."""
         return state
 
     def dali_supported(self, p: P, device: str) -> str | None:

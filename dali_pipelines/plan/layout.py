@@ -19,7 +19,9 @@ import numpy as np
 
 from ..errors import SpecError
 from ..spec.source import (
+    DEFAULT_AUDIO_SOURCE,
     DEFAULT_SOURCE,
+    AudioOutput,
     BoxesOutput,
     FeaturesOutput,
     ImageOutput,
@@ -32,11 +34,15 @@ from .draws import Drawn
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .planner import Plan, Step
 
-SlotKind = Literal["image", "image_sizes", "label", "features", "boxes", "box_labels", "counts"]
+SlotKind = Literal[
+    "image", "image_sizes", "label", "features", "boxes", "box_labels", "counts", "audio", "lengths"
+]
 
 
 @dataclass(frozen=True)
 class ImageColumn:
+    """An encoded media column: an image column, or an audio spec's one audio column."""
+
     position: int  # among the image columns
     name: str
     key: str  # the dataset's column (manifest column, tar extension)
@@ -69,6 +75,12 @@ class Layout:
     slots: tuple[Slot, ...]
     #: Some random step draws per column (each column then needs its own generator).
     per_column: bool = False
+    #: The audio output of an audio spec (its media column is ``images[0]``); else ``None``.
+    audio: AudioOutput | None = None
+
+    @property
+    def modality(self) -> Literal["image", "audio"]:
+        return "image" if self.audio is None else "audio"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -114,6 +126,11 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
         elif isinstance(output, FeaturesOutput):
             slots.append(Slot(output.name, "features", len(features)))
             features.append(output)
+        elif isinstance(output, AudioOutput):
+            raise SpecError(
+                f"source.outputs.{output.name}: expected image outputs in an image spec (an "
+                "'audio' output needs the spec's audio section), got an audio output"
+            )
         else:
             boxes = output
             policy = output.varying or spec.varying
@@ -149,6 +166,44 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
         shared=shared,
         slots=tuple(slots),
         per_column=any(step.op.random and not s for step, s in zip(steps, shared)),
+    )
+
+
+def make_audio_layout(source: SourceSpec | None, steps: tuple[Step, ...]) -> Layout:
+    """The layout of an audio spec: the audio column (padded or listed, always with its
+    lengths), then labels and features in declared order."""
+    spec = DEFAULT_AUDIO_SOURCE if source is None else source
+    audio = spec.audio
+    if audio is None:
+        kinds = sorted({o.kind for o in spec.outputs})
+        raise SpecError(
+            f"source.outputs: expected one 'audio' output in an audio spec, got {kinds}"
+        )
+    varying = audio.varying or spec.varying
+    slots: list[Slot] = []
+    labels: list[LabelOutput] = []
+    features: list[FeaturesOutput] = []
+    for output in spec.outputs:
+        if isinstance(output, AudioOutput):
+            slots.append(Slot(output.name, "audio", 0, varying))
+            slots.append(Slot(output.lengths_name, "lengths", 0))
+        elif isinstance(output, LabelOutput):
+            slots.append(Slot(output.name, "label", len(labels)))
+            labels.append(output)
+        elif isinstance(output, FeaturesOutput):
+            slots.append(Slot(output.name, "features", len(features)))
+            features.append(output)
+    return Layout(
+        source=spec,
+        classic=source is None,
+        images=(ImageColumn(0, audio.name, audio.key, varying),),
+        labels=tuple(labels),
+        features=tuple(features),
+        boxes=None,
+        box_image=0,
+        shared=tuple(True for _ in steps),
+        slots=tuple(slots),
+        audio=audio,
     )
 
 

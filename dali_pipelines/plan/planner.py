@@ -8,26 +8,29 @@ inferred from :attr:`Plan.output`. Nothing here imports DALI or torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
 from ..errors import SpecError
 from ..ops.base import Args, Op, OpParams, Size, get_op
-from ..ops.state import ChainError, ImageState
-from ..spec.models import OutputSpec, PipelineSpec
-from .layout import Layout, make_layout
+from ..ops.state import AudioState, ChainError, ImageState
+from ..spec.models import AudioDecodeSpec, OutputSpec, PipelineSpec
+from .layout import Layout, make_audio_layout, make_layout
+
+#: The state an op chain carries: an image's, or an audio sample's.
+S = TypeVar("S", ImageState, AudioState)
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(Generic[S]):
     """One op of the chain with the states around it."""
 
     index: int
     op: Op[Any]
     params: OpParams
-    state_in: ImageState
-    state_out: ImageState
+    state_in: S
+    state_out: S
     arg_names: tuple[str, ...]
 
     @property
@@ -40,14 +43,20 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Generic[S]):
+    """A resolved spec. ``Plan[ImageState]`` for image specs, ``Plan[AudioState]`` for audio."""
+
     spec: PipelineSpec
-    steps: tuple[Step, ...]
-    decoded: ImageState  # right after decode
-    final: ImageState  # after the last op, before the output conversion
-    output: ImageState  # what the loader yields (per image; layout is spec.output.layout)
+    steps: tuple[Step[S], ...]
+    decoded: S  # right after decode
+    final: S  # after the last op, before the output conversion
+    output: S  # what the loader yields (per image; layout is spec.output.layout)
     #: The sample's outputs (image columns, labels, features, boxes) and per-step sharing.
     layout: Layout = field(default=None)  # type: ignore[assignment]  # make_plan always sets it
+
+    @property
+    def audio(self) -> bool:
+        return self.spec.audio is not None
 
     @property
     def random(self) -> bool:
@@ -83,23 +92,48 @@ def output_state(final: ImageState, output: OutputSpec) -> ImageState:
     return final.model_copy(update={"dtype": output.dtype})
 
 
-def make_plan(spec: PipelineSpec) -> Plan:
-    """Resolve ops and fold the shape rules; an impossible chain raises :class:`SpecError`.
+def audio_output_state(final: AudioState, output: OutputSpec) -> AudioState:
+    """An audio chain's output: its float dtype (audio has no uint8 form)."""
+    if output.dtype == "uint8":
+        raise ChainError("output.dtype", "float32, float16 or bfloat16 for audio", "uint8")
+    return final.model_copy(update={"dtype": output.dtype})
 
-    The message names the op index, the op and the field, e.g.
-    ``ops[2] (center_crop).size: expected <= (200, 200) (input size), got (224, 224)``.
-    """
-    decoded = ImageState(channels=spec.decode.channels)
+
+def decoded_audio(audio: AudioDecodeSpec) -> AudioState:
+    return AudioState(channels=audio.out_channels, sample_rate=audio.sample_rate)
+
+
+def _fold(spec: PipelineSpec, decoded: S) -> tuple[list[Step[S]], S]:
+    """The steps of ``spec.ops`` from ``decoded``, each op's shape rule applied in turn."""
+    modality = spec.modality
     state = decoded
-    steps: list[Step] = []
+    steps: list[Step[S]] = []
     for index, params in enumerate(spec.ops):
         op = get_op(cast(OpParams, params).op)  # the ops union is built at run time
+        if op.modality != modality:
+            raise SpecError(
+                f"ops[{index}] ({op.name}): expected an {modality} op in an {modality} spec, "
+                f"got an {op.modality} op"
+            )
         try:
             out = op.infer(params, state)
         except ChainError as exc:
             raise SpecError(f"ops[{index}] ({op.name}).{exc}") from None
         steps.append(Step(index, op, params, state, out, op.arg_names(params)))
         state = out
+    return steps, state
+
+
+def make_plan(spec: PipelineSpec) -> Plan[Any]:
+    """Resolve ops and fold the shape rules; an impossible chain raises :class:`SpecError`.
+
+    The message names the op index, the op and the field, e.g.
+    ``ops[2] (center_crop).size: expected <= (200, 200) (input size), got (224, 224)``.
+    """
+    if spec.audio is not None:
+        return _audio_plan(spec, spec.audio)
+    decoded = ImageState(channels=spec.decode.channels)
+    steps, state = _fold(spec, decoded)
     try:
         final_out = output_state(state, spec.output)
     except ChainError as exc:
@@ -113,3 +147,14 @@ def make_plan(spec: PipelineSpec) -> Plan:
         output=final_out,
         layout=layout,
     )
+
+
+def _audio_plan(spec: PipelineSpec, audio: AudioDecodeSpec) -> Plan[AudioState]:
+    decoded = decoded_audio(audio)
+    steps, state = _fold(spec, decoded)
+    try:
+        final_out = audio_output_state(state, spec.output)
+    except ChainError as exc:
+        raise SpecError(str(exc)) from None
+    layout = make_audio_layout(spec.source, tuple(steps))
+    return Plan(spec, tuple(steps), decoded, state, final_out, layout)

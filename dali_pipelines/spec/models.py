@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
-from .._model import FrozenModel
+from .._model import Bool, Float, FrozenModel, Int
 from ..errors import SpecError
 from ..ops import registered_ops
 from ..ops.base import on_register
@@ -28,6 +28,43 @@ class DecodeSpec(FrozenModel):
     @property
     def channels(self) -> int:
         return 3 if self.color == "rgb" else 1
+
+
+class AudioDecodeSpec(FrozenModel):
+    """How encoded audio (WAV, FLAC, OGG) becomes samples: float32 in [-1, 1] at one rate.
+
+    A spec with this section is an audio spec: its ops are audio ops and a sample is a wave
+    (then features). Files whose rate, channel count or duration fall outside the bounds
+    below are bad data: an error naming the file, or a counted skip with ``on_error="skip"``.
+    """
+
+    #: Every file is resampled to this rate while decoding (DALI's decoder does it in one op).
+    sample_rate: Int = Field(16000, ge=1000, le=384_000)
+    #: Average the channels into one (speech); ``False`` keeps ``channels`` channels.
+    mono: Bool = True
+    #: The channel count every file must have (``None``: any, only with ``mono``).
+    channels: Int | None = Field(None, ge=1, le=64)
+    #: Files recorded below / above these rates are refused (``None``: no bound).
+    min_sample_rate: Int | None = Field(None, ge=1)
+    max_sample_rate: Int | None = Field(None, ge=1)
+    #: A file (or window) longer than this is refused: it bounds a sample's memory.
+    max_seconds: Float = Field(3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AudioDecodeSpec:
+        if not self.mono and self.channels is None:
+            raise ValueError(
+                "channels: expected the channel count to keep when mono is false, got None"
+            )
+        low, high = self.min_sample_rate, self.max_sample_rate
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_sample_rate: expected <= max_sample_rate={high}, got {low}")
+        return self
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of a decoded sample."""
+        return 1 if self.mono else int(self.channels or 1)
 
 
 class OutputSpec(FrozenModel):
@@ -74,6 +111,8 @@ class PipelineSpec(FrozenModel):
     #: What a sample holds (several images, features, boxes); ``None``: one image and a label.
     #: Left out of dumps and fingerprints when ``None``, so classic specs keep theirs.
     source: SourceSpec | None = Field(default=None, exclude_if=lambda value: value is None)
+    #: Audio decoding; present in audio specs only (then ``decode`` keeps its default).
+    audio: AudioDecodeSpec | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="before")
     @classmethod
@@ -82,6 +121,24 @@ class PipelineSpec(FrozenModel):
         limits = (info.context or {}).get(LIMITS_CONTEXT) or SpecLimits()
         check_tree(data, limits)
         return data
+
+    @model_validator(mode="after")
+    def _one_modality(self) -> PipelineSpec:
+        if self.audio is None:
+            return self
+        if self.decode != DecodeSpec():
+            raise ValueError("decode: expected no image decode settings in an audio spec, got some")
+        if self.output.layout != "CHW" or self.output.memory_format != "contiguous":
+            raise ValueError(
+                "output: expected the default layout and memory_format in an audio spec "
+                "(audio is (C, T), features (F, T')), got "
+                f"{self.output.layout}/{self.output.memory_format}"
+            )
+        return self
+
+    @property
+    def modality(self) -> Literal["image", "audio"]:
+        return "image" if self.audio is None else "audio"
 
     def canonical_json(self) -> str:
         """Stable JSON: sorted keys, defaults included, the display ``name`` left out.

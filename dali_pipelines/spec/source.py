@@ -88,8 +88,37 @@ class BoxesOutput(FrozenModel):
     varying: Varying | None = None
 
 
+class AudioOutput(FrozenModel):
+    """The encoded audio of a sample (an audio spec's one media output), decoded and sent
+    through the spec's audio ops. A batch holds it padded to its longest sample, with the true
+    lengths (samples of a wave, frames of features) in ``lengths`` (N,) int64, always yielded.
+    """
+
+    kind: Literal["audio"] = "audio"
+    name: Identifier = "audio"
+    #: The dataset column (manifest column of paths, tar extension); defaults to ``name``.
+    column: str | None = None
+    #: Manifest columns of a segment's start and duration in seconds (read without decoding
+    #: the rest of the file); ``None``: the whole file.
+    offset: str | None = None
+    duration: str | None = None
+    #: The name of the lengths tensor; ``None``: ``<name>_lengths``.
+    lengths: Identifier | None = None
+    #: ``pad`` (one tensor padded with zeros) or ``list`` (per-sample tensors).
+    varying: Varying | None = None
+
+    @property
+    def key(self) -> str:
+        return self.column if self.column is not None else self.name
+
+    @property
+    def lengths_name(self) -> str:
+        return self.lengths if self.lengths is not None else f"{self.name}_lengths"
+
+
 Output = Annotated[
-    ImageOutput | LabelOutput | FeaturesOutput | BoxesOutput, Field(discriminator="kind")
+    ImageOutput | AudioOutput | LabelOutput | FeaturesOutput | BoxesOutput,
+    Field(discriminator="kind"),
 ]
 
 
@@ -107,8 +136,16 @@ class SourceSpec(FrozenModel):
     @model_validator(mode="after")
     def _consistent(self) -> SourceSpec:
         images = [o.name for o in self.outputs if isinstance(o, ImageOutput)]
-        if not images:
-            raise ValueError("outputs: expected at least one output of kind 'image', got none")
+        audio = [o.name for o in self.outputs if isinstance(o, AudioOutput)]
+        if audio and (images or len(audio) > 1):
+            raise ValueError(
+                f"outputs: expected one 'audio' output and no image outputs, got audio {audio} "
+                f"and images {images}"
+            )
+        if not images and not audio:
+            raise ValueError(
+                "outputs: expected at least one output of kind 'image' (or one 'audio'), got none"
+            )
         seen: dict[str, int] = {}
         for position, name in enumerate(n for o in self.outputs for n in expanded_names(o, self)):
             _not_keyword(name)
@@ -118,6 +155,8 @@ class SourceSpec(FrozenModel):
                 )
             seen[name] = position
         boxes = [o for o in self.outputs if isinstance(o, BoxesOutput)]
+        if boxes and audio:
+            raise ValueError("outputs: expected no 'boxes' output with audio, got one")
         if len(boxes) > 1:
             raise ValueError(f"outputs: expected at most one 'boxes' output, got {len(boxes)}")
         for box in boxes:
@@ -131,6 +170,10 @@ class SourceSpec(FrozenModel):
     def images(self) -> tuple[ImageOutput, ...]:
         return tuple(o for o in self.outputs if isinstance(o, ImageOutput))
 
+    @property
+    def audio(self) -> AudioOutput | None:
+        return next((o for o in self.outputs if isinstance(o, AudioOutput)), None)
+
 
 def expanded_names(output: Output, source: SourceSpec) -> tuple[str, ...]:
     """The tensors one declared output yields, in order (a padded output adds its sizes)."""
@@ -138,8 +181,13 @@ def expanded_names(output: Output, source: SourceSpec) -> tuple[str, ...]:
         policy = output.varying or source.varying
         extra = (f"{output.name}_counts",) if policy == "pad" else ()
         return (output.name, f"{output.name}_labels", *extra)
+    if isinstance(output, AudioOutput):
+        return (output.name, output.lengths_name)
     return (output.name,)
 
 
 #: The classic sample: what a spec without a ``source`` section means.
 DEFAULT_SOURCE = SourceSpec(outputs=(ImageOutput(name="images"), LabelOutput()))
+#: The classic audio sample: an audio spec without a ``source`` section yields
+#: ``(audio, lengths, labels)``.
+DEFAULT_AUDIO_SOURCE = SourceSpec(outputs=(AudioOutput(lengths="lengths"), LabelOutput()))

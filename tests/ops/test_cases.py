@@ -12,7 +12,9 @@ from .conftest import CaseRun
 
 
 def test_every_registered_op_has_cases() -> None:
-    missing = sorted(set(registered_ops()) - set(OP_CASES))
+    # Audio ops have their own table (tests/ops/audio/cases.py).
+    image = {name for name, op in registered_ops().items() if op.modality != "audio"}
+    missing = sorted(image - set(OP_CASES))
     assert not missing, f"ops without an OP_CASES entry: {missing}"
     for name, cases in OP_CASES.items():
         assert len(cases) >= 2, f"{name}: expected several cases, got {len(cases)}"

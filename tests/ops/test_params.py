@@ -104,7 +104,9 @@ def test_impossible_chain_raises(
 
 def test_every_op_has_bad_params_cases() -> None:
     covered = {name for name, _, _ in BAD_PARAMS}
-    missing = sorted(set(registered_ops()) - covered)
+    # Audio ops' bad params are tested with their table (tests/ops/audio).
+    image = {name for name, op in registered_ops().items() if op.modality != "audio"}
+    missing = sorted(image - covered)
     assert not missing, f"ops without a BAD_PARAMS entry: {missing}"
 
 

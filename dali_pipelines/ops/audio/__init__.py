@@ -4,3 +4,5 @@ Importing this package registers them; :mod:`.base` holds the conventions they s
 """
 
 from __future__ import annotations
+
+from . import gain  # noqa: F401  (registration side effect)

@@ -59,6 +59,8 @@ class Assembler:
     def __call__(self, raw: RawBatch) -> tuple[list[Any], torch.Tensor]:
         """The slot values in the layout's order, and the indices of the delivered samples."""
         layout = self.layout
+        if layout.audio is not None:
+            return self._finish(self._audio(raw.columns), raw.indices)
         columns = raw.columns
         n_images, n_labels = len(layout.images), len(layout.labels)
         at_boxes = n_images + n_labels + len(layout.features)
@@ -83,7 +85,11 @@ class Assembler:
                 width = len(layout.features[slot.ref].columns)
                 feats = _dense(columns[n_images + n_labels + slot.ref], torch.float32)
                 values.append(feats.reshape(-1, width))
-        indices = raw.indices.reshape(-1)
+        return self._finish(values, raw.indices)
+
+    def _finish(self, values: list[Any], indices: torch.Tensor) -> tuple[list[Any], torch.Tensor]:
+        """Placeholder rows dropped, everything on the output device."""
+        indices = indices.reshape(-1)
         keep = indices >= 0
         if not bool(keep.all()):
             values = [keep_rows(v, keep) for v in values]
@@ -91,6 +97,37 @@ class Assembler:
         if self.device is not None:
             values = [_each(v, self._to_device) for v in values]
         return values, indices
+
+    def _audio(self, columns: list[Column]) -> list[Any]:
+        """Audio columns ``[audio, lengths, *labels, *features]`` -> the layout's slot values.
+
+        The audio arrives padded by the executor (DALI's ``fn.pad``) or as per-sample tensors
+        (the reference), which are padded here."""
+        layout = self.layout
+        audio = columns[0]
+        lengths = _dense(columns[1], torch.int64).reshape(-1).to(torch.int64)
+        policy = layout.images[0].varying
+        if policy == "list":
+            samples = list(audio)
+            batch: Any = [x.to(torch.bfloat16) for x in samples] if self.bfloat16 else samples
+        else:
+            batch = pad_audio(audio, self.plan.output.rows) if isinstance(audio, list) else audio
+            if self.bfloat16:
+                batch = batch.to(torch.bfloat16)
+        n_labels = len(layout.labels)
+        values: list[Any] = []
+        for slot in layout.slots:
+            if slot.kind == "audio":
+                values.append(batch)
+            elif slot.kind == "lengths":
+                values.append(lengths)
+            elif slot.kind == "label":
+                values.append(_dense(columns[2 + slot.ref], torch.int64).reshape(-1))
+            else:  # features
+                width = len(layout.features[slot.ref].columns)
+                feats = _dense(columns[2 + n_labels + slot.ref], torch.float32)
+                values.append(feats.reshape(-1, width))
+        return values
 
     def _images(self, column: Column) -> torch.Tensor:
         if isinstance(column, list):
@@ -153,6 +190,16 @@ def pad_images(samples: Sequence[torch.Tensor], layout: str) -> tuple[torch.Tens
         else:
             out[k, : x.shape[0], : x.shape[1]] = x
     return out, sizes
+
+
+def pad_audio(samples: Sequence[torch.Tensor], rows: int) -> torch.Tensor:
+    """Per-sample (R, T_i) audio or features -> (N, R, max T_i), zero-padded at the end."""
+    longest = max((int(x.shape[-1]) for x in samples), default=0)
+    dtype = samples[0].dtype if samples else torch.float32
+    out = torch.zeros((len(samples), rows, longest), dtype=dtype)
+    for k, x in enumerate(samples):
+        out[k, :, : x.shape[-1]] = x
+    return out
 
 
 def pad_boxes(

@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ..data.audio_probe import AudioHeaderError, probe_audio
 from ..data.columns import BoundSource
 from ..data.probe import probe_header
 from ..errors import FileRefusedError, TooManyPixelsError
+from ..ops.audio.base import resampled_length
 from ..ops.base import Size
 from ..plan import Plan
 from ..plan.draws import Drawn, draw_sample
@@ -71,6 +73,7 @@ class SampleFeed:
         self.recovery = recovery
         self.max_pixels = max_pixels
         self.columns = len(bound.images)
+        self._check = self._audio if plan.audio else self._image
 
     def prepare(self, index: int, epoch: int) -> Prepared | BadSample:
         quarantined = self.recovery.quarantine.get(index)
@@ -88,8 +91,10 @@ class SampleFeed:
 
     def placeholder(self, epoch: int, encoded: np.ndarray) -> Prepared:
         """A stand-in sample (index -1) for a batch whose samples were all skipped: DALI cannot
-        run an empty batch. It draws like any sample; its row is dropped from the output."""
-        return self._complete(-1, epoch, [encoded] * self.columns, [(1, 1)] * self.columns)
+        run an empty batch. It draws like any sample; its row is dropped from the output.
+        ``encoded`` is a 1x1 image, or one frame of audio at the decode rate."""
+        size = (self.plan.decoded.channels, 1) if self.plan.audio else (1, 1)
+        return self._complete(-1, epoch, [encoded] * self.columns, [size] * self.columns)
 
     def _complete(
         self, index: int, epoch: int, encoded: list[np.ndarray], sizes: list[Size]
@@ -118,6 +123,11 @@ class SampleFeed:
             return self._bad(index, column, exc.reason, exc)
         except OSError as exc:
             return self._bad(index, column, f"cannot read the file: {exc}", exc)
+        return self._check(index, column, data)
+
+    def _image(
+        self, index: int, column: int, data: np.ndarray
+    ) -> tuple[np.ndarray, Size] | BadSample:
         if fallback_key(index, column) in self.recovery.fallback:
             data = self.recovery.pnm(data)
         try:
@@ -133,3 +143,35 @@ class SampleFeed:
 
     def _bad(self, index: int, column: int, reason: str, cause: BaseException | None) -> BadSample:
         return BadSample(index, column, self.bound.path(index, column), reason, cause)
+
+    def _audio(
+        self, index: int, column: int, data: np.ndarray
+    ) -> tuple[np.ndarray, Size] | BadSample:
+        """The audio guards: a readable header, the spec's rate, channel and duration bounds;
+        the size is (channels, samples after resampling to the decode rate)."""
+        audio = self.plan.spec.audio
+        assert audio is not None
+        try:
+            header = probe_audio(data)
+        except AudioHeaderError as exc:
+            return self._bad(index, column, str(exc), None)
+        reason = audio_refusal(audio, header.sample_rate, header.channels, header.seconds)
+        if reason is not None:
+            return self._bad(index, column, reason, None)
+        length = resampled_length(header.frames, header.sample_rate, audio.sample_rate)
+        return data, (audio.out_channels, length)
+
+
+def audio_refusal(audio: Any, rate: int, channels: int, seconds: float) -> str | None:
+    """Why a file of ``rate`` Hz, ``channels`` channels and ``seconds`` does not fit the spec's
+    audio section (``None``: it fits)."""
+    if audio.min_sample_rate is not None and rate < audio.min_sample_rate:
+        return f"sample rate: expected >= {audio.min_sample_rate} Hz, got {rate} Hz"
+    if audio.max_sample_rate is not None and rate > audio.max_sample_rate:
+        return f"sample rate: expected <= {audio.max_sample_rate} Hz, got {rate} Hz"
+    if audio.channels is not None and channels != audio.channels:
+        return f"channels: expected {audio.channels}, got {channels}"
+    if seconds > audio.max_seconds:
+        limit = f"{audio.max_seconds:g} s (audio.max_seconds)"
+        return f"duration: expected <= {limit}, got {seconds:.1f} s"
+    return None

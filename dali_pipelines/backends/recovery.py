@@ -96,3 +96,13 @@ def placeholder_pnm(channels: int) -> np.ndarray:
     batch); its row is dropped from the output, so the batch arrives with 0 samples."""
     header = b"P6\n1 1\n255\n" if channels == 3 else b"P5\n1 1\n255\n"
     return np.frombuffer(header + b"\x00" * channels, dtype=np.uint8)
+
+
+def placeholder_wav(sample_rate: int, channels: int) -> np.ndarray:
+    """The audio counterpart of :func:`placeholder_pnm`: one silent frame as WAV bytes."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    frame = np.zeros((1, channels), dtype=np.float32)
+    soundfile.write(buffer, frame, sample_rate, format="WAV", subtype="FLOAT")
+    return np.frombuffer(buffer.getvalue(), dtype=np.uint8)

@@ -156,6 +156,9 @@ class Runner:
                 index=bad.index,
             ) from failure
         for bad in culprits:
+            if self.plan.audio:  # no second decoder for audio: the file is skipped
+                self.recovery.skip(epoch, bad.index, bad.path, f"DALI: {bad.reason}")
+                continue
             data = self.bound.images[bad.column](bad.index)
             pil_failure = self.recovery.pil_reason(data)
             if pil_failure is None:

@@ -60,6 +60,8 @@ class _TensorPlan:
     nullable: bool
     #: For a list output: the plan of one element (dims[1:]); ``None`` for a tensor.
     element: _TensorPlan | None = None
+    #: Values must not exceed the size bound to this symbol (``TensorSpec.at_most``).
+    at_most: str | None = None
 
     @classmethod
     def of(cls, spec: TensorSpec) -> _TensorPlan:
@@ -109,6 +111,7 @@ class _TensorPlan:
             value_range=value_range,
             tol=tol,
             nullable=spec.nullable,
+            at_most=spec.at_most,
         )
 
 
@@ -227,6 +230,8 @@ def _check_tensor(
             else:
                 got = f"strides {_strides(x, kind)}"
             report(f"{p.name}.memory_format: expected {p.memory_format}, got {got}")
+    if p.at_most is not None:
+        _check_at_most(p, x, p.at_most, bound, report)
     if values == "off" or p.value_range is None:
         return
     sample, note = _sample(x, kind, values, offset)
@@ -239,6 +244,20 @@ def _check_tensor(
     elif lo < want_lo - p.tol or hi > want_hi + p.tol:
         report(
             f"{p.name}.value_range: expected {_range(want_lo, want_hi)}, got {_range(lo, hi)}{note}"
+        )
+
+
+def _check_at_most(
+    p: _TensorPlan, x: Any, symbol: str, bound: dict[str, tuple[int, str]], report: _Report
+) -> None:
+    """Lengths against the padded size they index: cheap (one value per sample)."""
+    limit = bound.get(symbol)
+    if limit is None or x.shape[0] == 0:
+        return
+    top = int(x.max())
+    if top > limit[0]:
+        report(
+            f"{p.name}: expected values <= {symbol}={limit[0]} (bound by {limit[1]}), got {top}"
         )
 
 

@@ -173,6 +173,11 @@ class TensorSpec(FrozenModel):
     container: Literal["tensor", "list"] = Field(
         default="tensor", exclude_if=lambda value: value == "tensor"
     )
+    #: Every value is at most the size bound to this symbol in the batch (audio ``lengths``
+    #: <= ``T``, the padded length). Omitted from files when ``None``.
+    at_most: str | None = Field(
+        default=None, pattern=rf"^{_IDENT}$", exclude_if=lambda value: value is None
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TensorSpec:

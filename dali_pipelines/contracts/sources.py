@@ -34,7 +34,9 @@ def source_tensors(
     n = Dim.symbol(BATCH)
     state = plan.output
     for slot in layout.slots:
-        if slot.kind == "image":
+        if slot.kind in ("audio", "lengths"):
+            yield audio_tensor(plan, slot.kind, slot.name, slot.varying, where)
+        elif slot.kind == "image":
             image = images_spec(state, output, device, slot.name, _suffix(slot.ref, slot.name))
             if slot.varying == "list":
                 image = image.model_copy(update={"container": "list", "memory_format": "any"})
@@ -65,6 +67,40 @@ def source_tensors(
             )
         else:
             yield _box_tensor(slot.kind, slot.name, slot.varying, plan, where, num_classes)
+
+
+def audio_tensor(
+    plan: Plan, kind: str, name: str, varying: str | None, device: Literal["cpu", "cuda"]
+) -> TensorSpec:
+    """An audio spec's ``audio`` (N, C, T) wave or (N, F, T) features, or its ``lengths`` (N,):
+    samples (frames for features) of each item before padding, at most T."""
+    state = plan.output
+    time = Dim.symbol("T") if state.length is None else Dim.fixed(state.length, "T")
+    listed = varying == "list"
+    if kind == "lengths":
+        # Bound by the padded T (a symbol), or by the fixed length itself.
+        top = float(state.length) if state.length is not None else float(2**31 - 1)
+        return TensorSpec(
+            name=name,
+            dims=(Dim.symbol(BATCH),),
+            dtype="int64",
+            layout="N",
+            device=device,
+            memory_format="contiguous",
+            value_range=(0.0, top),
+            at_most="T" if state.length is None and not listed else None,
+        )
+    rows = Dim.fixed(state.rows, "C" if state.is_wave else "F")
+    return TensorSpec(
+        name=name,
+        dims=(Dim.symbol(BATCH), rows, time),
+        dtype=state.dtype,
+        layout="NCT" if state.is_wave else "NFT",
+        device=device,
+        memory_format="any" if listed else "contiguous",
+        value_range=state.value_range,
+        container="list" if listed else "tensor",
+    )
 
 
 def _classes(names: tuple[str, ...] | None) -> int | None:

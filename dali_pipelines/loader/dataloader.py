@@ -190,8 +190,19 @@ class DataLoader:
 
     def _check_layout(self) -> None:
         out, layout = self.plan.output, self.plan.layout
+        if self.plan.audio and self.spec.batch_ops:
+            raise DaliPipelinesError(
+                "spec.batch_ops: expected none in an audio spec (MixUp/CutMix mix images), got "
+                f"{len(self.spec.batch_ops)}"
+            )
         # A source section declares how varying sizes batch (pad or list); the classic cannot.
-        if out.fixed_size is None and self.batch_size > 1 and layout.classic:
+        # Audio always batches varying lengths (padded with their lengths, or as a list).
+        if (
+            not self.plan.audio
+            and out.fixed_size is None
+            and self.batch_size > 1
+            and layout.classic
+        ):
             raise DaliPipelinesError(
                 "spec.ops: expected a chain ending in a fixed size (a crop or a (h, w) resize) "
                 "to batch images, got a size that varies per sample"

@@ -142,8 +142,10 @@ def _case_id(case: Case) -> str:
     return f"{case.op}-{case.id}"
 
 
-def test_every_registered_op_has_cases() -> None:
-    missing = sorted(set(registered_ops()) - set(OP_CASES))
+def test_every_registered_image_op_has_cases() -> None:
+    # Audio ops run end to end in tests/backends/test_audio_executors.py.
+    image_ops = {name for name, op in registered_ops().items() if op.modality == "image"}
+    missing = sorted(image_ops - set(OP_CASES))
     assert not missing, f"ops without an OP_CASES entry: {missing}"
 
 

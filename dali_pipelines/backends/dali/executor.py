@@ -53,7 +53,7 @@ class DaliExecutor:
             depth=options.prefetch_queue_depth,
             used=functools.partial(used_args, plan, options),
         )
-        self._probe = DecodeProbe(plan.spec.decode.color)
+        self._probe = DecodeProbe(plan.spec.decode.color, plan.spec.audio)
         self._pipe: Any = None
         self._dirty = False  # a run was started and not drained
         self._next = 0  # the DALI iteration whose outputs come next

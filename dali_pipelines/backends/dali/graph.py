@@ -16,6 +16,7 @@ from typing import Any, Literal
 from ...ops._dali import dali_dtype
 from ...ops.base import DaliContext
 from ...plan import Plan
+from .audio_graph import audio_chain
 from .source import BatchSource
 
 
@@ -120,6 +121,10 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
         args: list[list[dict[str, Any]]] = [[{} for _ in plan.steps] for _ in encoded]
         for (column, step_index, name), node in zip(source.arg_keys, outputs[columns + data + 1 :]):
             args[column][step_index][name] = node
+        if plan.audio:
+            pad = plan.layout.images[0].varying != "list"
+            audio, lengths = audio_chain(plan, encoded[0], args[0], device, pad)
+            return (audio, lengths, *passed, indices)
         images = [
             _chain(plan, options, encoded[column], args[column], indices, decode_device)
             for column in range(columns)

@@ -13,8 +13,11 @@ import numpy as np
 
 
 class DecodeProbe:
-    def __init__(self, color: Literal["rgb", "grayscale"]):
+    """``audio``: the spec's audio section (then DALI's audio decoder is probed)."""
+
+    def __init__(self, color: Literal["rgb", "grayscale"], audio: Any = None):
         self.color = color
+        self.audio = audio
         self._pipe: Any = None
         self._pending = np.zeros(0, dtype=np.uint8)
 
@@ -24,6 +27,14 @@ class DecodeProbe:
         @pipeline_def(batch_size=1, num_threads=1, device_id=None, prefetch_queue_depth=1)
         def one() -> Any:
             encoded = fn.external_source(source=self._next, batch=True)
+            if self.audio is not None:
+                samples, _ = fn.decoders.audio(
+                    encoded,
+                    dtype=types.FLOAT,
+                    downmix=self.audio.out_channels == 1,
+                    sample_rate=float(self.audio.sample_rate),
+                )
+                return samples
             return fn.decoders.image(
                 encoded,
                 device="cpu",

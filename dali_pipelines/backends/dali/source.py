@@ -27,7 +27,7 @@ import numpy as np
 
 from ...plan import Plan
 from ..feed import BadSample, Prepared, SampleFeed
-from ..recovery import placeholder_pnm
+from ..recovery import placeholder_pnm, placeholder_wav
 
 Ready = tuple[list[Prepared], list[BadSample]]
 
@@ -62,7 +62,12 @@ class BatchSource:
             for i in range(len(plan.steps))
             for name in used(i)
         ]
-        self._placeholder = placeholder_pnm(plan.decoded.channels)
+        audio = plan.spec.audio
+        self._placeholder = (
+            placeholder_pnm(plan.decoded.channels)
+            if audio is None
+            else placeholder_wav(audio.sample_rate, audio.out_channels)
+        )
         self._lock = threading.Lock()
         #: DALI iteration -> (epoch, samples): the batches given and not yet released, in order.
         self._schedule: dict[int, tuple[int, np.ndarray]] = {}
@@ -189,7 +194,16 @@ class BatchSource:
             data.append([s.boxes[1] for s in samples if s.boxes is not None])
         ids = np.array([s.index for s in samples], dtype=np.int64)
         args = [
-            np.stack([s.drawn[column].args[step][name] for s in samples])
+            _batch([s.drawn[column].args[step][name] for s in samples])
             for column, step, name in self.arg_keys
         ]
         return [*encoded, *data, ids, *args]
+
+
+def _batch(arrays: list[np.ndarray]) -> Any:
+    """One array for DALI to take whole when every sample's has the same shape; otherwise the
+    list (an audio op's per-sample noise follows each sample's length)."""
+    shape = arrays[0].shape
+    if all(a.shape == shape for a in arrays):
+        return np.stack(arrays)
+    return [np.ascontiguousarray(a) for a in arrays]

@@ -30,6 +30,7 @@ from ...plan import Plan
 from ..assemble import RawBatch, emitted_hwc
 from ..feed import BadSample, Prepared, SampleFeed
 from ..runner import Run
+from .audio import AudioChain
 from .sample import TorchChain
 
 #: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).
@@ -45,6 +46,7 @@ class _Samples(Dataset[Item]):
         self.decoder = decoder
         self.color = plan.spec.decode.color
         self.chain = TorchChain(plan, emitted_hwc(plan))
+        self.audio = AudioChain(plan) if plan.audio else None
 
     def __len__(self) -> int:
         return len(self.feed.bound.dataset)
@@ -54,6 +56,8 @@ class _Samples(Dataset[Item]):
         sample = self.feed.prepare(index, epoch)
         if isinstance(sample, BadSample):
             return ("bad", sample)
+        if self.audio is not None:
+            return self._audio(self.audio, sample)
         images = []
         for column, data in enumerate(sample.encoded):
             try:
@@ -67,6 +71,16 @@ class _Samples(Dataset[Item]):
         except StageFailure as failure:
             return ("stage", failure_record(failure))
         return ("ok", _columns(sample, out))
+
+    def _audio(self, chain: AudioChain, sample: Prepared) -> Item:
+        """The audio sample through soundfile, soxr and the ops' references."""
+        try:
+            out = chain(sample.encoded[0], sample.sizes[0][1], sample.drawn[0].args)
+        except Exception as exc:  # libsndfile errors on data whose header looked fine
+            path = self.feed.bound.path(sample.index)
+            reason = f"soundfile: {type(exc).__name__}: {exc}"
+            return ("bad", BadSample(sample.index, 0, path, reason))
+        return ("ok", _columns(sample, [out]))
 
     def _decode(self, data: np.ndarray) -> torch.Tensor:
         if self.decoder == "pil":
@@ -156,6 +170,9 @@ class ReferenceExecutor:
         n_labels = len(self.plan.layout.labels)
         for k in range(n_images, n_images + n_labels):  # labels: one (N,) tensor
             columns[k] = torch.tensor(columns[k], dtype=torch.int64)
+        if self.plan.audio:  # the audio convention: the lengths follow the audio column
+            lengths = [int(x.shape[-1]) for x in columns[0]]
+            columns.insert(1, torch.tensor(lengths, dtype=torch.int64))
         return RawBatch(torch.tensor(indices, dtype=torch.int64), columns, bad)
 
     def _width(self) -> int:

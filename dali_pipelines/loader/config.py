@@ -31,6 +31,7 @@ from ..errors import LoaderConfigError
 from ..plan.placement import PythonPlacement
 from ..spec.io import SpecLike
 from ..spec.messages import bounded_repr
+from .bucketing import BucketingConfig
 from .torch_args import TORCH_NAMES, map_torch_arguments
 
 #: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
@@ -73,6 +74,17 @@ def _as_number(value: Any) -> Any:
 
 def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def _as_bucketing(value: Any) -> Any:
+    """``True`` (the defaults) or a dict as a :class:`BucketingConfig`; ``False``: none."""
+    if value is True:
+        return BucketingConfig()
+    if value is False:
+        return None
+    if isinstance(value, Mapping):
+        return BucketingConfig.model_validate(dict(value))
+    return value
 
 
 Int = Annotated[int, BeforeValidator(_as_int)]
@@ -148,6 +160,11 @@ class LoaderConfig(FrozenModel):
         None, "MixUp/CutMix as dicts or torchvision v2 transforms"
     )
     as_dict: Bool = _arg(False, "batches as dicts by output name instead of tuples")
+    bucketing: Annotated[BucketingConfig | None, BeforeValidator(_as_bucketing)] = _arg(
+        None,
+        "batches of samples of similar duration (audio): True, a dict or a BucketingConfig "
+        "(num_buckets, max_seconds)",
+    )
 
     def __init__(self, **data: Any) -> None:
         unknown = sorted(set(data) - set(type(self).model_fields) - TORCH_NAMES)

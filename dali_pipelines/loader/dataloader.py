@@ -26,6 +26,7 @@ from ..plan import Plan, make_plan
 from ..plan.placement import Placement, PythonPlacement, place
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
+from .bucketing import LengthBucketOrder
 from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure, default_seed
 from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
@@ -98,6 +99,7 @@ class DataLoader:
         timeout: float = 0,
         batch_ops: Sequence[Any] | None = None,
         as_dict: bool = False,
+        bucketing: Any = None,
         **torch_kwargs: Any,
     ):
         c, spec = configure(locals())
@@ -107,10 +109,7 @@ class DataLoader:
         self.plan: Plan = make_plan(self.spec)
         self.placement = resolve_placement(c.rank, c.world_size)
         self.seed: int = default_seed(self.placement.world_size) if c.seed is None else c.seed
-        self._order = EpochOrder(
-            len(self.dataset), c.batch_size, c.shuffle, c.drop_last, self.seed,
-            self.placement.rank, self.placement.world_size, c.even_batches,
-        )  # fmt: skip
+        self._order = make_order(self.dataset, c, self.seed, self.placement)
         self.backend, self.device = self._choose(c.backend, c.device)
         #: The CUDA device index batches arrive on (None on the CPU).
         self.device_index = self._gpu_index(c.device_index)
@@ -346,6 +345,7 @@ class DataLoader:
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
+            "order": getattr(self._order, "fingerprint", None),
         }
 
 
@@ -366,3 +366,26 @@ def _load_spec(
 
         loaded = with_batch_ops(loaded, batch_ops)
     return loaded
+
+
+def make_order(
+    dataset: SampleSource, config: LoaderConfig, seed: int, placement: Any
+) -> EpochOrder | LengthBucketOrder:
+    """The loader's sample order: a permutation (``EpochOrder``), or with ``bucketing`` batches
+    of similar durations (``LengthBucketOrder``, from the dataset's ``durations()``)."""
+    c = config
+    if c.bucketing is None:
+        return EpochOrder(
+            len(dataset), c.batch_size, c.shuffle, c.drop_last, seed,
+            placement.rank, placement.world_size, c.even_batches,
+        )  # fmt: skip
+    durations = getattr(dataset, "durations", None)
+    if not callable(durations):
+        raise LoaderConfigError(
+            f"bucketing: expected a dataset with durations() (AudioFolder, an audio Manifest "
+            f"or WebDataset), got {type(dataset).__name__}"
+        )
+    return LengthBucketOrder(
+        durations(), c.batch_size, c.shuffle, c.drop_last, seed,
+        placement.rank, placement.world_size, c.bucketing,
+    )  # fmt: skip

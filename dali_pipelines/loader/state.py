@@ -22,7 +22,16 @@ from ..errors import LoaderStateError
 
 STATE_VERSION = 1
 #: What must be equal for a state to resume this loader, in the order they are compared.
-MUST_MATCH = ("spec", "dataset_size", "world_size", "batch_size", "seed", "shuffle", "drop_last")
+MUST_MATCH = (
+    "spec",
+    "dataset_size",
+    "world_size",
+    "batch_size",
+    "seed",
+    "shuffle",
+    "drop_last",
+    "order",
+)
 #: Order seeds and epochs stay below this (``seed + epoch`` seeds a torch generator).
 EPOCH_LIMIT = 2**63
 
@@ -42,6 +51,8 @@ class LoaderState(FrozenModel):
     batch_size: int = Field(ge=1)
     shuffle: bool
     drop_last: bool
+    #: The bucketed order's fingerprint (durations and bucketing); ``None``: a permutation.
+    order: str | None = None
 
 
 class Sampler:

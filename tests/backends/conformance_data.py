@@ -28,6 +28,15 @@ import torch
 from PIL import Image
 
 from dali_pipelines import register_python_op
+from tests.backends.conformance_audio import (
+    AUDIO_OPS,
+    AUDIO_SECTION,
+    bad_audio,
+    good_audio,
+    write_audio_folder,
+    write_audio_manifest,
+    write_audio_shards,
+)
 from tests.badfiles import BY_NAME
 from tests.conftest import smooth_image
 
@@ -77,8 +86,12 @@ class Executor:
     loader: dict[str, Any]
     python_op: bool = False
     refuses: tuple[tuple[str, str], ...] = ()
+    #: Runs image specs over image sources, or audio specs over audio sources.
+    modality: str = "image"
 
     def ops(self) -> list[dict[str, Any]]:
+        if self.modality == "audio":
+            return list(AUDIO_OPS)
         if not self.python_op:
             return list(RANDOM_OPS)
         # After the crop (small images), before the flip, jitter and normalize.
@@ -111,6 +124,8 @@ EXECUTORS: tuple[Executor, ...] = (
     ),
     Executor("reference-pil", {"backend": "reference"}),
     Executor("reference-tvio", {"backend": "reference-tvio"}),
+    Executor("dali-audio", {"backend": "dali"}, modality="audio"),
+    Executor("reference-audio", {"backend": "reference"}, modality="audio"),
 )
 
 
@@ -145,8 +160,14 @@ class Source:
     #: Identities of the bad files appended after the good samples (empty without them).
     bad: frozenset[int] = frozenset()
 
+    @property
+    def modality(self) -> str:
+        return "audio" if self.kind.startswith("audio") else "image"
+
     def spec(self, executor: Executor) -> dict[str, Any]:
         spec: dict[str, Any] = {"ops": executor.ops()}
+        if self.modality == "audio":
+            spec["audio"] = AUDIO_SECTION
         if self.section is not None:
             spec["source"] = self.section
         return spec
@@ -195,7 +216,7 @@ def write_manifest(root: Path, images: list[bytes], good: int) -> Source:
     return Source("manifest", lambda: Manifest(path), section, identities, len(images), bad)
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     tar.addfile(info, io.BytesIO(data))
@@ -210,8 +231,8 @@ def write_shards(root: Path, images: list[bytes], good: int) -> Source:
         path = root / f"shard-{shard:03d}.tar"
         with tarfile.open(path, "w") as tar:
             for i in range(bounds[shard], bounds[shard + 1]):
-                _add(tar, f"s{i:05d}.jpg", images[i])
-                _add(tar, f"s{i:05d}.cls", str(i).encode())
+                add_member(tar, f"s{i:05d}.jpg", images[i])
+                add_member(tar, f"s{i:05d}.cls", str(i).encode())
         paths.append(str(path))
     section = {
         "outputs": [
@@ -274,4 +295,20 @@ SOURCES: dict[str, Callable[[Path, list[bytes], int], Source]] = {
     "manifest": write_manifest,
     "webdataset": write_shards,
     "coco": write_coco,
+    "audio-folder": write_audio_folder,
+    "audio-manifest": write_audio_manifest,
+    "audio-webdataset": write_audio_shards,
 }
+
+
+def modality_of(kind: str) -> str:
+    return "audio" if kind.startswith("audio") else "image"
+
+
+def good_data(kind: str) -> list[bytes]:
+    """The good samples of a source kind: images, or audio clips."""
+    return good_audio(NUM_SAMPLES) if modality_of(kind) == "audio" else good_images()
+
+
+def bad_data(kind: str) -> list[bytes]:
+    return bad_audio() if modality_of(kind) == "audio" else bad_images()

@@ -47,8 +47,9 @@ from tests.backends.conformance_data import (
     WORLD,
     Executor,
     Source,
-    bad_images,
-    good_images,
+    bad_data,
+    good_data,
+    modality_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,8 @@ BATCHES = -(-NUM_SAMPLES // BATCH)  # per epoch, world size 1: 4 (4, 4, 4, 2)
 #: Resume points in the 2-epoch run: after the first, a middle and the last batch of epoch 0.
 RESUME_AT = {"first": 1, "middle": BATCHES // 2, "last": BATCHES}
 
-COMBOS = [(e, s) for e in EXECUTORS for s in SOURCES]
+#: Image executors over image sources, audio executors over audio sources.
+COMBOS = [(e, s) for e in EXECUTORS for s in SOURCES if e.modality == modality_of(s)]
 RUNS = [(e, s) for e, s in COMBOS if e.refusal(s) is None]
 REFUSED = [(e, s) for e, s in COMBOS if e.refusal(s) is not None]
 
@@ -72,18 +74,20 @@ def _id(combo: tuple[Executor, str]) -> str:
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Source]:
-    images = good_images()
     return {
-        kind: write(tmp_path_factory.mktemp(f"conf-{kind}"), images, len(images))
+        kind: write(tmp_path_factory.mktemp(f"conf-{kind}"), good_data(kind), NUM_SAMPLES)
         for kind, write in SOURCES.items()
     }
 
 
 @pytest.fixture(scope="module")
 def bad_sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Source]:
-    good = good_images()
     return {
-        kind: write(tmp_path_factory.mktemp(f"conf-bad-{kind}"), good + bad_images(), len(good))
+        kind: write(
+            tmp_path_factory.mktemp(f"conf-bad-{kind}"),
+            good_data(kind) + bad_data(kind),
+            NUM_SAMPLES,
+        )
         for kind, write in SOURCES.items()
     }
 
@@ -263,7 +267,16 @@ def test_skip_accounting(combo: tuple[Executor, Source], bad_sources: dict[str, 
 def test_contract_holds_for_every_batch(combo: tuple[Executor, Source], baseline: Baseline) -> None:
     """``check="every"`` raised nothing while the baseline ran; check again, every value."""
     contract = baseline.contract
-    outputs = {"folder": 2, "manifest": 3, "webdataset": 2, "coco": 4}[combo[1].kind]
+    outputs = {
+        "folder": 2,
+        "manifest": 3,
+        "webdataset": 2,
+        "coco": 4,
+        # audio and its lengths, then the label (and the manifest's features)
+        "audio-folder": 3,
+        "audio-manifest": 4,
+        "audio-webdataset": 3,
+    }[combo[1].kind]
     assert len(contract.names) == outputs, contract.names
     for batch in baseline.batches:
         check_batch(batch, contract, values="full")
@@ -288,6 +301,17 @@ def test_matrix_covers_every_executor_and_source() -> None:
         "dali-worker-stages",
         "reference-pil",
         "reference-tvio",
+        "dali-audio",
+        "reference-audio",
     }
-    assert set(SOURCES) == {"folder", "manifest", "webdataset", "coco"}
-    assert len(RUNS) + len(REFUSED) == len(EXECUTORS) * len(SOURCES)
+    assert set(SOURCES) == {
+        "folder",
+        "manifest",
+        "webdataset",
+        "coco",
+        "audio-folder",
+        "audio-manifest",
+        "audio-webdataset",
+    }
+    # Every executor meets every source of its modality (5 x 4 image, 2 x 3 audio).
+    assert len(RUNS) + len(REFUSED) == 5 * 4 + 2 * 3

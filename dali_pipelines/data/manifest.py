@@ -6,7 +6,8 @@ elsewhere cannot make the loader read other files. Every cell the spec uses is c
 loader binds the manifest (before the first batch): a missing file, an empty cell, a label that
 is neither an index nor a class name and a feature that is not a finite number each raise
 :class:`DatasetError` as ``<manifest> row R, column 'C': expected X, got Y`` (rows count from 1,
-the header excluded).
+the header excluded). An audio spec's column holds paths too: whole files, or segments given
+by offset and duration columns (:mod:`.manifest_audio`; no audio file is opened to bind).
 
 Parsing never changes which file a row names: CSV goes through the ``csv`` module record by
 record (a quoted newline stays in its cell), JSONL splits at ``\n`` only (U+2028, U+0085 and
@@ -33,6 +34,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .columns import BoundSource, parse_number, read_data_file, resolve_labels
+from .manifest_audio import ManifestAudio, segment_columns
 from .paths import read_file, safe_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -97,6 +99,7 @@ class Manifest:
         if not self._count:
             raise DatasetError(f"{self.file}: expected at least one row, got none")
         self._bound: BoundSource | None = None
+        self._audio: ManifestAudio | None = None  # an audio layout's column, once bound
 
     # -- parsing -------------------------------------------------------------------------------
     def _lines(self) -> Iterator[tuple[int, str, int]]:
@@ -267,6 +270,7 @@ class Manifest:
             )
         table = self._table(
             [c.key for c in layout.images]
+            + segment_columns(layout.audio)
             + [o.column for o in layout.labels]
             + [c for o in layout.features for c in o.columns]
         )
@@ -285,10 +289,17 @@ class Manifest:
         readers: list[Callable[[int], np.ndarray]] = [
             functools.partial(read_file, files) for files in image_files
         ]
+        paths: list[Callable[[int], str]] = [files.__getitem__ for files in image_files]
+        self._audio = None
+        if layout.audio is not None:  # whole files or segments (see manifest_audio)
+            self._audio = ManifestAudio(
+                self.file.name, image_files[0], table, layout.audio, self._where
+            )
+            readers, paths = [self._audio.read], [self._audio.path]
         self._bound = BoundSource(
             dataset=self,
             images=tuple(readers),
-            image_paths=tuple(files.__getitem__ for files in image_files),
+            image_paths=tuple(paths),
             labels=tuple(labels),
             features=tuple(features),
             num_classes=num_classes,
@@ -301,6 +312,16 @@ class Manifest:
             for row, value in enumerate(table[column]):
                 matrix[row, j] = parse_number(value, self._where(row, column))
         return matrix
+
+    def durations(self) -> np.ndarray:
+        """Seconds per row of an audio manifest (float64): its duration column, else the files'
+        headers, read once (see :meth:`.manifest_audio.ManifestAudio.durations` for the cost)."""
+        if self._audio is None:
+            raise DatasetError(
+                f"{self.file.name}: expected a manifest bound to an audio spec's source, got "
+                f"{'an image spec' if self._bound is not None else 'an unbound manifest'}"
+            )
+        return self._audio.durations()
 
     # -- SampleSource --------------------------------------------------------------------------
     def _require_bound(self) -> BoundSource:

@@ -9,7 +9,9 @@ so a rewritten shard is indexed again. Reading a sample is then one ``pread`` pe
 
 WebDataset naming: a member ``dir/key.ext`` belongs to sample ``dir/key`` (the key ends at the
 first dot of the file name); a spec column names an extension (``jpg``, ``cls``), and
-``"jpg;png"`` takes the first one a sample has.
+``"jpg;png"`` takes the first one a sample has. An audio spec's column names audio members
+(``wav``, ``flac``, ``ogg``), read like image members; their durations come from the members'
+headers, cached next to the index (:mod:`.webdataset_audio`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import contextlib
 import functools
 import glob
 import hashlib
-import json
 import os
 import re
 import tarfile
@@ -33,11 +34,12 @@ import numpy as np
 from ..errors import DatasetError
 from .columns import BoundSource, parse_number, resolve_labels
 from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
+from .shard_cache import INDEX_VERSION, cache_file, read_cache, shard_stamp, write_cache
+from .webdataset_audio import check_audio_column, shard_durations
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
 
-INDEX_VERSION = 1
 #: The largest label or feature member read as text, in bytes (64 KiB: one class name or number).
 MAX_TEXT_BYTES = 1 << 16
 _BRACES = re.compile(r"\{(\d+)\.\.(\d+)\}")
@@ -122,32 +124,16 @@ def _cached(path: str, data: dict[str, Any], size: int) -> Shard:
 
 def load_index(path: str, index_dir: str | None = None) -> Shard:
     """The shard's index: from its cache file when the shard is unchanged, else built and cached."""
-    stat = os.stat(path)
-    stamp = {"version": INDEX_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if index_dir is None:
-        cache = path + ".idx.json"
-    else:
-        digest = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
-        cache = os.path.join(index_dir, f"{Path(path).name}.{digest}.idx.json")
-    try:
-        with open(cache, encoding="utf-8") as handle:
-            data = json.load(handle)
-        if all(data.get(k) == v for k, v in stamp.items()):
-            return _cached(path, data, stat.st_size)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        pass  # no cache yet, or a stale/broken one: index again
+    stamp = shard_stamp(path, INDEX_VERSION)
+    cache = cache_file(path, index_dir, "idx")
+    data = read_cache(cache, stamp)
+    if data is not None:
+        try:
+            return _cached(path, data, stamp["size"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # a broken cache: index again
     samples = _scan(path)
-    payload = {**stamp, "samples": [[key, exts] for key, exts in samples]}
-    temporary = f"{cache}.{os.getpid()}.tmp"
-    try:
-        if index_dir is not None:
-            os.makedirs(index_dir, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
-        os.replace(temporary, cache)  # atomic: ranks indexing the same shard do not collide
-    except OSError:  # a read-only folder: index in memory every time
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
+    write_cache(cache, {**stamp, "samples": [[key, exts] for key, exts in samples]})
     return Shard(path, samples)
 
 
@@ -177,8 +163,9 @@ class WebDataset:
         for path in paths:
             if not os.path.isfile(path):
                 raise DatasetError(f"WebDataset: expected an existing .tar file, got {path!r}")
-        directory = None if index_dir is None else os.fspath(index_dir)
-        self.shards = [load_index(path, directory) for path in paths]
+        #: Where the shards' index and durations caches go (``None``: next to each shard).
+        self.index_dir = None if index_dir is None else os.fspath(index_dir)
+        self.shards = [load_index(path, self.index_dir) for path in paths]
         #: Global sample index -> (shard, position in shard).
         self._where: list[tuple[int, int]] = [
             (s, k) for s, shard in enumerate(self.shards) for k in range(len(shard.samples))
@@ -188,6 +175,8 @@ class WebDataset:
         self._fds: dict[int, int] = {}
         self._lock = threading.Lock()
         self._bound: BoundSource | None = None
+        self._audio_column: str | None = None  # an audio layout's extension, once bound
+        self._durations: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._where)
@@ -255,6 +244,8 @@ class WebDataset:
     def bind(self, layout: Layout) -> BoundSource:
         """Check that every sample has the members ``layout`` uses; return its readers."""
         everyone = range(len(self))
+        if layout.audio is not None:
+            check_audio_column(layout.images[0].key)
         for column in layout.images:
             for index in everyone:
                 self._member(index, column.key)
@@ -285,7 +276,19 @@ class WebDataset:
             features=tuple(features),
             num_classes=num_classes,
         )
+        self._audio_column = None if layout.audio is None else layout.images[0].key
         return self._bound
+
+    def durations(self) -> np.ndarray:
+        """Seconds per sample of the bound audio column (float64), from the members' headers:
+        computed once per shard and cached next to its index (see :mod:`.webdataset_audio`)."""
+        column = self._audio_column
+        if column is None:
+            raise DatasetError("WebDataset.durations: expected it bound to an audio spec first")
+        if column not in self._durations:
+            parts = [shard_durations(self, s, column) for s in range(len(self.shards))]
+            self._durations[column] = np.concatenate(parts)
+        return self._durations[column].copy()
 
     def _read(self, ext: str, index: int) -> np.ndarray:
         return self.read_member(index, ext)

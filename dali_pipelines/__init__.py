@@ -30,7 +30,7 @@ from .ops.python import (
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
-    from .data import Coco, EncodedDataset, ImageFolder, Manifest, WebDataset
+    from .data import AudioFolder, Coco, EncodedDataset, ImageFolder, Manifest, WebDataset
     from .loader import DataLoader, LoaderConfig
     from .translate.assess import Assessment, assess
     from .translate.torchvision import from_torchvision
@@ -43,6 +43,7 @@ _LAZY = {
     "DataLoader": ".loader",
     "LoaderConfig": ".loader",
     "ImageFolder": ".data",
+    "AudioFolder": ".data",
     "Manifest": ".data",
     "WebDataset": ".data",
     "Coco": ".data",
@@ -58,6 +59,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "Assessment",
+    "AudioFolder",
     "BackendUnavailableError",
     "BatchOp",
     "BatchOpParams",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audio_folder import AudioFolder
 from .coco import Coco
 from .columns import BoundSource
 from .encoded import EncodedDataset
@@ -13,6 +14,7 @@ from .webdataset import WebDataset
 
 __all__ = [
     "IMG_EXTENSIONS",
+    "AudioFolder",
     "BoundSource",
     "Coco",
     "EncodedDataset",

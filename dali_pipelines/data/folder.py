@@ -25,6 +25,42 @@ from .source import SampleSource
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
+def find_class_samples(
+    root: Path, extensions: Sequence[str], allow_empty: bool, owner: str
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """Classes and (path, class index) samples of a class-folder tree, as torchvision finds them.
+
+    Classes are the sorted sub-folder names; files ending in ``extensions`` (any case) are walked
+    in sorted order per class, links followed. A missing root, a root without class folders and
+    (unless ``allow_empty``) a class folder without such files raise
+    :class:`~dali_pipelines.errors.MissingFilesError` naming the folder; ``owner`` names the
+    dataset in messages.
+    """
+    if not root.is_dir():
+        raise MissingFilesError(f"{owner}.root: expected a directory, got {str(root)!r}")
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    if not classes:
+        raise MissingFilesError(f"{owner}.root: expected class sub-folders in {root}, found none")
+    lowered = tuple(e.lower() for e in extensions)
+    samples: list[tuple[str, int]] = []
+    empty = []
+    for index, name in enumerate(classes):
+        count = len(samples)
+        for dirpath, _, fnames in sorted(os.walk(root / name, followlinks=True)):
+            for fname in sorted(fnames):
+                if fname.lower().endswith(lowered):
+                    samples.append((os.path.join(dirpath, fname), index))
+        if len(samples) == count:
+            empty.append(str(root / name))
+    if empty and (not allow_empty or not samples):
+        raise MissingFilesError(
+            f"{owner}: expected files ending in {', '.join(extensions)} in every class "
+            f"folder, found none in {', '.join(empty)}"
+            + (" (allow_empty=True keeps empty classes)" if samples else "")
+        )
+    return classes, samples
+
+
 class FolderSamples:
     """(path, class index) samples with torchvision's attributes, read as encoded files.
 
@@ -133,30 +169,7 @@ class ImageFolder(FolderSamples):
         max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     ):
         root = Path(root).expanduser()
-        if not root.is_dir():
-            raise MissingFilesError(f"ImageFolder.root: expected a directory, got {str(root)!r}")
-        classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
-        if not classes:
-            raise MissingFilesError(
-                f"ImageFolder.root: expected class sub-folders in {root}, found none"
-            )
-        lowered = tuple(e.lower() for e in extensions)
-        samples: list[tuple[str, int]] = []
-        empty = []
-        for index, name in enumerate(classes):
-            count = len(samples)
-            for dirpath, _, fnames in sorted(os.walk(root / name, followlinks=True)):
-                for fname in sorted(fnames):
-                    if fname.lower().endswith(lowered):
-                        samples.append((os.path.join(dirpath, fname), index))
-            if len(samples) == count:
-                empty.append(str(root / name))
-        if empty and (not allow_empty or not samples):
-            raise MissingFilesError(
-                f"ImageFolder: expected files ending in {', '.join(extensions)} in every class "
-                f"folder, found none in {', '.join(empty)}"
-                + (" (allow_empty=True keeps empty classes)" if samples else "")
-            )
+        classes, samples = find_class_samples(root, extensions, allow_empty, "ImageFolder")
         super().__init__(
             root, samples, classes, transform, target_transform, max_file_bytes=max_file_bytes
         )

@@ -146,7 +146,7 @@ def test_bucketing_resumes_bitwise_mid_epoch(clips: Clips) -> None:
 def test_a_state_from_another_bucketing_is_refused(clips: Clips) -> None:
     state = DataLoader(clips, SPEC, batch_size=6, seed=1, bucketing={"num_buckets": 4}).state_dict()
     other = DataLoader(clips, SPEC, batch_size=6, seed=1, bucketing={"num_buckets": 2})
-    with pytest.raises(LoaderStateError, match="state.order: expected"):
+    with pytest.raises(LoaderStateError, match=r"state\.order: expected"):
         other.load_state_dict(state)
 
 

@@ -76,3 +76,39 @@ def imagenet_val() -> dict[str, Any]:
             {"op": "normalize", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
         ]
     }
+
+
+@register_strategy("speech_fbank80")
+def speech_fbank80() -> dict[str, Any]:
+    """Speech recognition features: 16 kHz mono, 80 log-mel filter banks over 25 ms windows
+    every 10 ms (Kaldi/NeMo/Whisper style), per-utterance normalization, SpecAugment (two
+    frequency masks of up to 27 bins, two time masks of up to 40 frames / 5% of the utterance).
+    """
+    return {
+        "audio": {"sample_rate": 16000},
+        "ops": [
+            {"op": "spectrogram", "n_fft": 512, "win_length": 400, "hop_length": 160},
+            {"op": "mel_filter_bank", "n_mels": 80},
+            {"op": "to_decibels"},
+            {"op": "utterance_norm"},
+            {"op": "freq_mask", "num_masks": 2, "max_width": 27, "p": 1.0},
+            {"op": "time_mask", "num_masks": 2, "max_width": 40, "max_fraction": 0.05, "p": 1.0},
+        ],
+    }
+
+
+@register_strategy("audio_mfcc")
+def audio_mfcc() -> dict[str, Any]:
+    """Audio classification features: 16 kHz mono clips cut or padded to 1 s (random offset),
+    random gain, 40 MFCCs from 64 mel bands over 25 ms / 10 ms windows."""
+    return {
+        "audio": {"sample_rate": 16000},
+        "ops": [
+            {"op": "fix_duration", "seconds": 1.0, "position": "random"},
+            {"op": "gain", "min_db": -6.0, "max_db": 6.0, "p": 0.5},
+            {"op": "spectrogram", "n_fft": 512, "win_length": 400, "hop_length": 160},
+            {"op": "mel_filter_bank", "n_mels": 64},
+            {"op": "to_decibels"},
+            {"op": "mfcc", "n_mfcc": 40},
+        ],
+    }

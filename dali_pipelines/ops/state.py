@@ -61,9 +61,12 @@ AudioKind = Literal["wave", "spectrogram", "mel", "decibels", "mfcc"]
 class FrameRule(FrozenModel):
     """How a features state's frames follow from the wave's samples (a spectrogram's windows).
 
-    With ``center`` (DALI's ``center_windows``, torch.stft's ``center``) the signal is padded by
-    half a window on each side: ``frames = T // hop + 1``; without, ``(T - window) // hop + 1``
-    (0 when the signal is shorter than a window).
+    DALI's rule, measured on ``fn.spectrogram`` (tests/ops/audio/test_features.py). With
+    ``center`` (DALI's ``center_windows``) the signal is padded by half a window on each side:
+    ``frames = T // hop + 1``. Without, DALI divides with C's truncation toward zero,
+    ``trunc((T - window) / hop) + 1``: a signal shorter than a window by less than a hop still
+    gives one window (zero-padded past the end), and a shorter one makes DALI fail ("Signal is
+    too short"), counted here as 0 frames.
     """
 
     window: int
@@ -73,7 +76,9 @@ class FrameRule(FrozenModel):
     def frames(self, samples: int) -> int:
         if self.center:
             return samples // self.hop + 1
-        return max(0, (samples - self.window) // self.hop + 1)
+        if samples >= self.window:
+            return (samples - self.window) // self.hop + 1
+        return 1 if self.window - samples < self.hop else 0
 
 
 class AudioState(FrozenModel):
@@ -91,6 +96,9 @@ class AudioState(FrozenModel):
     length: int | None = None
     bins: int | None = None
     frames: FrameRule | None = None
+    #: The exponent of a spectrogram's magnitude (1 magnitude, 2 power) for a spectrogram and
+    #: its mel features (what decibels scale by: 20 or 10); ``None`` for other kinds.
+    power: Literal[1, 2] | None = None
     dtype: Dtype = "float32"
     value_range: tuple[float, float] | None = (-1.0, 1.0)
 

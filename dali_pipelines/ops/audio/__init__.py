@@ -5,4 +5,13 @@ Importing this package registers them; :mod:`.base` holds the conventions they s
 
 from __future__ import annotations
 
-from . import gain  # noqa: F401  (registration side effect)
+from . import (
+    freq_mask,  # noqa: F401  (registration side effect)
+    gain,  # noqa: F401  (registration side effect)
+    mel_filter_bank,  # noqa: F401  (registration side effect)
+    mfcc,  # noqa: F401  (registration side effect)
+    spectrogram,  # noqa: F401  (registration side effect)
+    time_mask,  # noqa: F401  (registration side effect)
+    to_decibels,  # noqa: F401  (registration side effect)
+    utterance_norm,  # noqa: F401  (registration side effect)
+)

@@ -4,7 +4,8 @@ is the op under test (earlier ops set up its input, e.g. a spectrogram before a 
 
 from __future__ import annotations
 
+from .cases_features import FEATURE_CASES
 from .cases_wave import WAVE_CASES
 from .harness import AudioCase
 
-AUDIO_CASES: dict[str, list[AudioCase]] = {**WAVE_CASES}
+AUDIO_CASES: dict[str, list[AudioCase]] = {**WAVE_CASES, **FEATURE_CASES}

@@ -1,14 +1,17 @@
 """Pieces the wave ops share: bounded param types, range checks, the apply-with-probability
-draw and the value range a per-sample factor gives."""
+draw, value ranges, and the reference's window cut (fn.slice with zero padding)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from pydantic import Field
 
 from ..._model import Float
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
 
 #: A probability of applying an op to a sample.
 Probability = Annotated[Float, Field(ge=0.0, le=1.0)]
@@ -50,3 +53,28 @@ def scaled_range(
     a, b = value_range
     products = (a * lo, a * hi, b * lo, b * hi)
     return (min(products), max(products))
+
+
+def on_device(node: Any, device: str) -> Any:
+    """A per-sample data input (fed on the CPU) moved to where the op runs: DALI arithmetic
+    and positional inputs take their operands from one device."""
+    return node.gpu() if device == "gpu" else node
+
+
+def with_zero(value_range: tuple[float, float] | None) -> tuple[float, float] | None:
+    """``value_range`` widened to hold 0 (zero padding)."""
+    if value_range is None:
+        return None
+    return (min(value_range[0], 0.0), max(value_range[1], 0.0))
+
+
+def window(x: torch.Tensor, start: int, length: int) -> torch.Tensor:
+    """Samples ``[start, start + length)`` of a (C, T) wave, zeros where that lies outside
+    (what ``fn.slice`` with ``out_of_bounds_policy="pad"`` cuts)."""
+    import torch.nn.functional as F
+
+    samples = int(x.shape[-1])
+    first, last = min(samples, max(0, start)), min(samples, max(0, start + length))
+    kept = x[:, first : max(first, last)]
+    before = min(length, max(0, -start))
+    return F.pad(kept, (before, length - before - int(kept.shape[-1])))

@@ -11,7 +11,15 @@ from pydantic import model_validator
 
 from ..base import Args, DaliContext, OpParams, Size, register_op
 from ..state import AudioState
-from ._wave import Decibels, Probability, check_order, db_to_factor, draw_applied, scaled_range
+from ._wave import (
+    Decibels,
+    Probability,
+    check_order,
+    db_to_factor,
+    draw_applied,
+    on_device,
+    scaled_range,
+)
 from .base import AudioOp, require_wave
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -64,8 +72,8 @@ class Gain(AudioOp[GainParams]):
     def build_dali(
         self, p: GainParams, image: Any, args: Mapping[str, Any], ctx: DaliContext
     ) -> Any:
-        # A 0-d argument input broadcasts over the sample: one float32 multiply per value.
-        return image * args["factor"]
+        # A 0-d input broadcasts over the sample: one float32 multiply per value.
+        return image * on_device(args["factor"], ctx.device)
 
     def reference(
         self, p: GainParams, state: AudioState, x: torch.Tensor, args: Args

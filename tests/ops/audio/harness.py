@@ -277,6 +277,13 @@ class AudioRun:
         """What op k received in DALI (the waves for the first op)."""
         return self.waves if k == 0 else self.dali[k - 1]
 
+    def frame_inputs(self, k: int) -> list[Size]:
+        """The wave sizes op k turned into features (its frames follow from them), or ``[]``
+        where op k's input is not a wave or its output is."""
+        if not self.states[k].is_wave or self.states[k + 1].is_wave:
+            return []
+        return [(int(x.shape[0]), int(x.shape[1])) for x in self.dali_input(k)]
+
     def step_diff(self, k: int) -> float:
         """Op k's DALI output vs its reference applied to the same (DALI) input."""
         op, p = self.chain[k]

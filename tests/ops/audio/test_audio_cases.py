@@ -27,14 +27,13 @@ def test_every_registered_audio_op_has_cases() -> None:
 def test_shape_rule_matches_dali(audio_run: AudioRun) -> None:
     run = audio_run
     for k, (op, _) in enumerate(run.chain):
-        inputs = [tuple(x.shape) for x in run.dali_input(k)]
-        harness.check_state(run.states[k + 1], run.dali[k], f"dali {op.name}", inputs)
+        harness.check_state(run.states[k + 1], run.dali[k], f"dali {op.name}", run.frame_inputs(k))
 
 
 def test_shape_rule_matches_reference(audio_run: AudioRun) -> None:
     run = audio_run
-    inputs = [tuple(x.shape) for x in run.dali_input(len(run.chain) - 1)]
-    harness.check_state(run.states[-1], run.reference, "reference", inputs)
+    last = len(run.chain) - 1
+    harness.check_state(run.states[-1], run.reference, "reference", run.frame_inputs(last))
 
 
 def test_drawn_sizes_match_outputs(audio_run: AudioRun) -> None:

@@ -15,7 +15,6 @@ loader's per-sample guard turns into a bad sample (raised, or skipped by ``on_er
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import struct
@@ -32,9 +31,9 @@ from .read import _FLAGS, file_kind
 #: RIFF/WAVE chunks walked looking for ``data`` before giving up (a real file has a handful; a
 #: forged one could chain millions of tiny chunks).
 MAX_WAV_CHUNKS = 1024
-#: Bytes of a float32 WAV's header as soundfile writes it (RIFF, fmt with extension, fact, data)
-#: rounded up: the part of a window's size that is not samples.
-WAV_HEADER_BYTES = 128
+#: Bytes of the header :func:`encode_wav` writes (RIFF, fmt, fact, data): the part of a window's
+#: size that is not samples.
+WAV_HEADER_BYTES = 56
 #: Frames decoded and dropped before an OGG window. libsndfile's Vorbis seek lands on the right
 #: frame but decodes the first block after it without the previous block's overlap (wrong
 #: samples, measured near the end of a file); one block (at most 8192 frames) of run-up decodes
@@ -221,12 +220,40 @@ def _seek(audio: Any, start: int, header: AudioHeader) -> None:
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``samples`` (frames, channels) float32 as a float32 PCM WAV, a 1-D uint8 array."""
-    import soundfile
+    """``samples`` (frames, channels) as a float32 PCM WAV, a 1-D uint8 array.
 
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
-    return np.frombuffer(buffer.getbuffer(), dtype=np.uint8)
+    Written here rather than by libsndfile, whose float WAVs carry a PEAK chunk stamped with the
+    wall-clock time: the same window would give different bytes every second. The layout is
+    libsndfile's own minus that chunk: RIFF, ``fmt`` (IEEE float), ``fact``, ``data``.
+    """
+    data = np.ascontiguousarray(samples, dtype="<f4")
+    frames, channels = data.shape
+    size = data.nbytes
+    header = b"".join(
+        (
+            b"RIFF",
+            struct.pack("<I", 4 + 24 + 12 + 8 + size),
+            b"WAVEfmt ",
+            struct.pack(
+                "<IHHIIHH",
+                16,
+                3,
+                channels,
+                sample_rate,
+                sample_rate * channels * 4,
+                channels * 4,
+                32,
+            ),
+            b"fact",
+            struct.pack("<II", 4, frames),
+            b"data",
+            struct.pack("<I", size),
+        )
+    )
+    out = np.empty(len(header) + size, dtype=np.uint8)
+    out[: len(header)] = np.frombuffer(header, dtype=np.uint8)
+    out[len(header) :] = data.reshape(-1).view(np.uint8)
+    return out
 
 
 __all__ = [

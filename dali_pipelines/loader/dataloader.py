@@ -109,7 +109,6 @@ class DataLoader:
         self.plan: Plan = make_plan(self.spec)
         self.placement = resolve_placement(c.rank, c.world_size)
         self.seed: int = default_seed(self.placement.world_size) if c.seed is None else c.seed
-        self._order = make_order(self.dataset, c, self.seed, self.placement)
         self.backend, self.device = self._choose(c.backend, c.device)
         #: The CUDA device index batches arrive on (None on the CPU).
         self.device_index = self._gpu_index(c.device_index)
@@ -123,6 +122,8 @@ class DataLoader:
         self._check_layout()
         #: The dataset's readers for the spec's source (a manifest's cells are checked here).
         self.bound: BoundSource = bind_source(self.dataset, self.plan.layout)
+        # After binding: an audio manifest knows its durations once bound to the spec's columns.
+        self._order = make_order(self.dataset, c, self.seed, self.placement)
         self._make_contract(c.check)
         self._recovery = Recovery(on_error=c.on_error, color=self.spec.decode.color)
         #: How long the training loop waited on this loader per batch (the stall statistic).

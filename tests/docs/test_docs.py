@@ -21,6 +21,10 @@ def test_code_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
         pytest.skip(f"{path.name} has no python blocks")
     # The docs read a dataset at ./data: a small generated ImageFolder.
     write_image_folder(tmp_path / "data", classes=2, per_class=5, min_side=240, max_side=300)
+    if path.name == "audio.md":  # as `dali-pipelines demo-data audio --modality audio` makes it
+        from dali_pipelines.data.demo_audio import make_demo_audio
+
+        make_demo_audio(tmp_path / "audio", n=24, long_seconds=30.0)
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
     for number, block in enumerate(blocks, 1):

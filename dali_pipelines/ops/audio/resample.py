@@ -1,6 +1,6 @@
 """resample: change a wave's sample rate to ``rate`` Hz, band-limited like soxr's "HQ" quality
-(``fn.audio_resample`` after an anti-aliasing low-pass, see :mod:`._resampling`). The length
-follows DALI's rule ``ceil(T * rate / in_rate)``."""
+(``fn.audio_resample`` after an anti-aliasing low-pass; the design is in ``_resampling.py``).
+The length follows DALI's rule ``ceil(T * rate / in_rate)``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """speed_perturb: play a wave faster or slower by a factor drawn per sample from ``factors``
 (Kaldi/NeMo speed perturbation: pitch changes with tempo). A factor f turns T samples into
-``ceil(T / f)`` at the same sample rate: the wave is resampled from rate f to rate 1, band-
-limited like :mod:`.resample` (soxr HQ's filter, then ``fn.audio_resample``).
+``ceil(T / f)`` at the same sample rate: the wave is resampled from rate f to rate 1 and
+band-limited as in ``resample`` (soxr HQ's filter, then ``fn.audio_resample``).
 
 Factors are multiples of 0.001, so each is an exact ratio of integers ``in/out`` handed to
 ``fn.audio_resample(in_rate=in, out_rate=out)`` (double precision) instead of a float32

@@ -8,6 +8,7 @@ Handlers import heavy libraries (torch, DALI) inside ``run`` so ``--help`` stays
 from __future__ import annotations
 
 import argparse
+import math
 import typing
 from collections.abc import Callable
 from typing import Any, Literal
@@ -61,6 +62,16 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
     return value
 
 

@@ -5,13 +5,20 @@ recording)."""
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
+from ._common import (
+    SubParsers,
+    add_command,
+    non_negative_int,
+    positive_int,
+    positive_seconds,
+    stderr,
+    stdout,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (rich loads when a command runs)
     from rich.progress import Progress
@@ -20,16 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only (rich loads when a command r
 #: seconds long each, so fewer make a corpus of the same order of bytes.
 DEFAULT_N = {"image": 2000, "audio": 200}
 DEFAULT_CLASSES = 10
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
-    return value
 
 
 def register(subparsers: SubParsers) -> None:

@@ -7,7 +7,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._common import SubParsers, add_command, non_negative_int, positive_int, stderr, stdout
+from ._common import (
+    SubParsers,
+    add_command,
+    non_negative_int,
+    positive_int,
+    positive_seconds,
+    stderr,
+    stdout,
+)
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -28,14 +36,17 @@ def register(subparsers: SubParsers) -> None:
     parser = add_command(
         subparsers,
         "validate",
-        help="find empty, truncated, corrupt, unsupported or oversized images in a dataset",
+        help="find empty, truncated, corrupt, unsupported or oversized images or audio files",
         description="Check every image of an ImageFolder (DIR/class/file), of a CSV/JSONL "
         "manifest (its image columns) or of a text file (one image path a line), in parallel. "
         "Only regular files are read, each up to --max-file-bytes. Quick mode reads headers: "
         "signature, JPEG markers, PNG chunks, size; a JPEG without its end marker is decoded "
         "to decide. --deep decodes every file with PIL and with DALI's CPU decoder. Exits 1 "
         "when a file is bad. Verdicts are cached by path, size and mtime, so a re-run checks "
-        "only new or changed files.",
+        "only new or changed files. Audio (.wav, .flac, .ogg; told by the extensions, or "
+        "--modality audio): the header is readable and has frames, a WAV is not truncated, the "
+        "rate, channels and duration are within the bounds given; --deep decodes every frame "
+        "with soundfile.",
         handler=run,
     )
     parser.add_argument(
@@ -44,7 +55,7 @@ def register(subparsers: SubParsers) -> None:
         nargs="?",
         default=Path("."),
         metavar="DIR",
-        help="ImageFolder root, CSV/JSONL manifest, or text file of image paths",
+        help="ImageFolder or AudioFolder root, CSV/JSONL manifest, or text file of paths",
     )
     parser.add_argument("--deep", action="store_true", help="decode every file fully")
     parser.add_argument(
@@ -64,6 +75,7 @@ def register(subparsers: SubParsers) -> None:
         help="parallel checks in threads (decoders release the GIL) or worker processes",
     )
     _add_limits(parser)
+    _add_audio(parser)
     parser.add_argument(
         "--json", type=Path, default=None, metavar="OUT", help="write the full report as JSON"
     )
@@ -108,6 +120,64 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_audio(parser: argparse.ArgumentParser) -> None:
+    """What the files are, and the bounds an audio file must keep (the audio spec's own)."""
+    group = parser.add_argument_group("audio")
+    group.add_argument(
+        "--modality",
+        choices=("auto", "image", "audio"),
+        default="auto",
+        help="what the files are; auto: audio when most files end in .wav, .flac or .ogg",
+    )
+    group.add_argument(
+        "--sample-rate-min",
+        type=positive_int,
+        default=None,
+        metavar="HZ",
+        help="audio recorded below this rate is bad (bad_sample_rate)",
+    )
+    group.add_argument(
+        "--sample-rate-max",
+        type=positive_int,
+        default=None,
+        metavar="HZ",
+        help="audio recorded above this rate is bad (bad_sample_rate)",
+    )
+    group.add_argument(
+        "--channels",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="audio with another channel count is bad (bad_channels)",
+    )
+    group.add_argument(
+        "--max-seconds",
+        type=positive_seconds,
+        default=None,
+        metavar="S",
+        help="audio longer than this is bad (too_long)",
+    )
+
+
+def _audio_bounds(args: argparse.Namespace) -> Any:
+    """The bounds the options give (an ``AudioBounds``), or ``None`` when none is set."""
+    from ..data.validate_audio import AudioBounds
+
+    values = (args.sample_rate_min, args.sample_rate_max, args.channels, args.max_seconds)
+    return None if all(v is None for v in values) else AudioBounds(*values)
+
+
+def _usage_error(args: argparse.Namespace, modality: str, bounds: Any) -> str | None:
+    low, high = args.sample_rate_min, args.sample_rate_max
+    if low is not None and high is not None and low > high:
+        return f"--sample-rate-min: expected <= --sample-rate-max ({high}), got {low}"
+    if modality == "image" and bounds is not None:
+        return "--sample-rate-min/-max, --channels, --max-seconds: expected audio files, got images"
+    if modality == "audio" and args.decoders is not None:
+        return "--decoders: expected none for audio (--deep decodes it with soundfile)"
+    return None
+
+
 def default_cache(data: Path) -> Path:
     from ..data.validate import CACHE_NAME
 
@@ -127,16 +197,23 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.checks import DEFAULT_MAX_PIXELS
     from ..data.read import DEFAULT_MAX_FILE_BYTES
-    from ..data.validate import NotADatasetError, as_source, validate
+    from ..data.validate import NotADatasetError, as_source, source_modality, validate
 
     err = stderr()
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     max_bytes = args.max_file_bytes
     max_bytes = DEFAULT_MAX_FILE_BYTES if max_bytes is None else (max_bytes or None)
     try:  # a DatasetError (a message, exit 1) for a bad folder or manifest
-        source = as_source(args.data, max_file_bytes=max_bytes, columns=args.columns)
+        source = as_source(
+            args.data, max_file_bytes=max_bytes, columns=args.columns, modality=args.modality
+        )
     except NotADatasetError as exc:  # an image or a binary file as DIR: a usage error
         err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return 2
+    bounds = _audio_bounds(args)
+    problem = _usage_error(args, source_modality(source, args.modality), bounds)
+    if problem is not None:
+        err.print(f"[bold red]error:[/bold red] {escape(problem)}")
         return 2
     cache = None if args.no_cache else (args.cache or default_cache(args.data))
     # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
@@ -164,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
                 executor=args.executor,
                 on_progress=lambda n: progress.advance(task, n),
                 quiet=True,
+                modality=args.modality,
+                audio=bounds,
             )
     for note in report.notes:
         err.print(f"[yellow]note:[/yellow] {note}")

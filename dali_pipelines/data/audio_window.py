@@ -66,6 +66,10 @@ def header_code(message: str) -> str:
         return "empty"
     if message.startswith("truncated"):
         return "truncated"
+    if message.startswith("expected one of"):  # AIFF, AU, ...: libsndfile reads, DALI does not
+        return "unsupported_format"
+    if message.startswith("no audio frames"):
+        return "no_frames"
     return "not_audio"
 
 
@@ -134,10 +138,16 @@ def _wav_shortfall(handle: IO[bytes], size: int) -> tuple[int, int] | None:
 def audio_header(path: str | os.PathLike[str]) -> AudioHeader:
     """The header of the audio file ``path`` (frames, rate, channels, format), read without
     decoding. :class:`FileRefusedError` names the file and says why it is unusable (its ``code``
-    is ``validate``'s reason: ``empty``, ``truncated``, ``not_audio``, ``not_regular_file``)."""
+    is ``validate``'s reason: ``empty``, ``truncated``, ``not_audio``, ``no_frames``,
+    ``unsupported_format``, ``not_regular_file``)."""
     name = os.fspath(path)
     with open_regular(name) as (handle, size):
-        return _check_header(_info(handle, name, size), handle, name, size)
+        return read_header(handle, name, size)
+
+
+def read_header(handle: IO[bytes], name: str, size: int) -> AudioHeader:
+    """The header of the open audio file ``handle`` of ``size`` bytes (see :func:`audio_header`)."""
+    return _check_header(_info(handle, name, size), handle, name, size)
 
 
 def _check_window(start: int, frames: int, pad_to: int | None, max_bytes: int | None) -> None:
@@ -178,7 +188,7 @@ def read_window(
     _check_window(start, frames, pad_to, max_bytes)
     name = os.fspath(path)
     with open_regular(name) as (handle, size):
-        header = _check_header(_info(handle, name, size), handle, name, size)
+        header = read_header(handle, name, size)
         if start >= header.frames:
             raise FileRefusedError(
                 name,
@@ -263,5 +273,6 @@ __all__ = [
     "encode_wav",
     "header_code",
     "open_regular",
+    "read_header",
     "read_window",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import struct
+import typing
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -20,7 +21,8 @@ from ..errors import TooManyPixelsError
 from .pil import DEFAULT_MAX_PIXELS, pixel_limit
 from .probe import _SOF_MARKERS, probe_header
 
-#: Why a file is bad. ``decode_failed`` is a file the other checks passed and DALI rejects.
+#: Why a file is bad. ``decode_failed`` is a file the other checks passed and DALI (or, for
+#: audio, soundfile) rejects. The reasons after it are audio's (``validate`` on audio files).
 Reason = Literal[
     "empty",
     "unreadable",
@@ -32,20 +34,14 @@ Reason = Literal[
     "corrupt",
     "too_many_pixels",
     "decode_failed",
+    "not_audio",
+    "no_frames",
+    "bad_sample_rate",
+    "bad_channels",
+    "too_long",
 ]
-REASONS: tuple[Reason, ...] = (
-    "empty",
-    "unreadable",
-    "not_regular_file",
-    "too_many_bytes",
-    "not_image",
-    "unsupported_format",
-    "truncated",
-    "corrupt",
-    "too_many_pixels",
-    "decode_failed",
-)
-Decoder = Literal["pil", "dali"]
+REASONS: tuple[Reason, ...] = typing.get_args(Reason)
+Decoder = Literal["pil", "dali", "soundfile"]
 
 #: What DALI's ``fn.decoders.image`` decodes (nvImageCodec 0.9: measured on DALI 2.4's CPU
 #: decoder). GIF, ICO, TGA, PCX, QOI, ... open in PIL but fail in DALI with "nvImageCodec failure".
@@ -67,6 +63,10 @@ class Check:
     format: str | None = None
     height: int | None = None
     width: int | None = None
+    #: Audio files: the header's rate, channels and duration.
+    sample_rate: int | None = None
+    channels: int | None = None
+    seconds: float | None = None
 
     @property
     def pixels(self) -> int:

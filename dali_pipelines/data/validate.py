@@ -5,7 +5,10 @@
 headers (signature, JPEG markers, PNG chunks, size); ``deep=True`` also decodes every file with
 PIL and then with DALI's CPU decoder, which catches files one decoder reads and the other does
 not. A :class:`~.validate_cache.ResultCache` makes re-runs check only new or changed files.
-``dali-pipelines validate`` is the command-line face of this module.
+Audio files (an :class:`~.audio_folder.AudioFolder`, or a folder or list of .wav/.flac/.ogg) get
+their own checks (:mod:`.validate_audio`: header, rate/channel/duration bounds, a soundfile
+decode when deep) in the same report. ``dali-pipelines validate`` is the command-line face of
+this module.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .audio_folder import AudioFolder
 from .checks import DEFAULT_MAX_PIXELS, REASONS
 from .read import DEFAULT_MAX_FILE_BYTES
 from .source import SampleSource
+from .validate_audio import AudioBounds, AudioCheck, Modality, detect_modality
 from .validate_sources import NotADatasetError, PathList, as_source
 from .validate_stages import FileResult, Stages, mute_pil_warnings, set_worker_source
 
@@ -54,6 +59,9 @@ class ValidationReport:
     workers: int = 1
     executor: ExecutorKind = "thread"
     notes: list[str] = field(default_factory=list)
+    modality: Literal["image", "audio"] = "image"
+    #: An audio run's bounds (rates, channels, duration); ``None`` for images.
+    audio: AudioBounds | None = None
 
     @property
     def bad(self) -> list[FileResult]:
@@ -81,6 +89,8 @@ class ValidationReport:
             "schema_version": SCHEMA_VERSION,
             "root": self.root,
             "mode": "deep" if self.deep else "quick",
+            "modality": self.modality,
+            "audio_bounds": asdict(self.audio) if self.audio is not None else None,
             "decoders": list(self.decoders),
             "max_pixels": self.max_pixels,
             "max_file_bytes": self.max_file_bytes,
@@ -102,8 +112,15 @@ class ValidationReport:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def resolve_decoders(deep: bool, decoders: Iterable[str] | None) -> tuple[str, ...]:
-    """The decoders of a deep run: ``decoders`` as given, or PIL plus DALI when DALI imports."""
+def resolve_decoders(
+    deep: bool, decoders: Iterable[str] | None, modality: str = "image"
+) -> tuple[str, ...]:
+    """The decoders of a deep run: ``decoders`` as given, or PIL plus DALI when DALI imports;
+    soundfile for audio."""
+    if modality == "audio":
+        if decoders is not None:
+            raise ValueError(f"decoders: expected None for audio (soundfile), got {decoders}")
+        return ("soundfile",) if deep else ()
     if not deep:
         return ()
     if decoders is None:
@@ -122,9 +139,21 @@ def settings_key(
     decoders: Sequence[str],
     max_pixels: int | None,
     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    audio: AudioBounds | None = None,
 ) -> str:
     mode = "deep:" + "+".join(decoders) if deep else "quick"
+    if audio is not None:  # pixels do not matter to audio, its bounds do
+        return f"v{CHECKS_VERSION}|audio|{mode}|{audio.key()}|max_file_bytes={max_file_bytes}"
     return f"v{CHECKS_VERSION}|{mode}|max_pixels={max_pixels}|max_file_bytes={max_file_bytes}"
+
+
+def source_modality(src: SampleSource, modality: Modality) -> Literal["image", "audio"]:
+    """What ``src`` holds: as told, an AudioFolder's files, or by a path list's extensions."""
+    if modality != "auto":
+        return modality
+    if isinstance(src, AudioFolder):
+        return "audio"
+    return detect_modality(src.paths) if isinstance(src, PathList) else "image"
 
 
 def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource, quiet: bool) -> Executor:
@@ -142,6 +171,28 @@ def _make_executor(kind: ExecutorKind, workers: int, source: SampleSource, quiet
     )
 
 
+def _prepare(
+    source: SampleSource | str | os.PathLike[str],
+    max_file_bytes: int | None,
+    columns: Sequence[str] | None,
+    modality: Modality,
+    audio: AudioBounds | None,
+    deep: bool,
+) -> tuple[SampleSource, Literal["image", "audio"], AudioCheck | None]:
+    """The source to check, what it holds, and (audio) the per-file check."""
+    src = as_source(source, max_file_bytes=max_file_bytes, columns=columns, modality=modality)
+    kind = source_modality(src, modality)
+    if kind == "image":
+        if audio is not None:
+            raise ValueError(f"audio: expected audio files with bounds {audio}, got images")
+        return src, kind, None
+    if isinstance(src, AudioFolder):  # every file once, not every window
+        files = [path for path, _ in src.samples]
+        src = PathList(files, str(src.root), max_file_bytes=src.max_file_bytes)
+    limit = getattr(src, "max_file_bytes", max_file_bytes)
+    return src, kind, AudioCheck(audio or AudioBounds(), deep, limit)
+
+
 def validate(
     source: SampleSource | str | os.PathLike[str],
     *,
@@ -155,6 +206,8 @@ def validate(
     executor: ExecutorKind = "thread",
     on_progress: Callable[[int], None] | None = None,
     quiet: bool = False,
+    modality: Modality = "auto",
+    audio: AudioBounds | None = None,
 ) -> ValidationReport:
     """Check every sample of ``source``; see the module docstring for what is checked.
 
@@ -169,9 +222,12 @@ def validate(
     ``quiet`` silences what DALI's native code prints while it decodes, by redirecting file
     descriptor 2 of the whole process, and PIL's warnings (a command-line tool can; a library
     caller may not want to).
+    ``modality``: ``auto`` tells audio files by their extensions (an :class:`AudioFolder` is
+    audio: its files are checked, not its windows); ``audio`` bounds their rate, channels and
+    duration (:mod:`.validate_audio`; a deep check decodes with soundfile).
     """
-    src = as_source(source, max_file_bytes=max_file_bytes, columns=columns)
-    chosen = resolve_decoders(deep, decoders)
+    src, kind, check = _prepare(source, max_file_bytes, columns, modality, audio, deep)
+    chosen = resolve_decoders(deep, decoders, kind)
     threads = workers or os.cpu_count() or 1
     root = getattr(src, "root", None)
     report = ValidationReport(
@@ -184,13 +240,15 @@ def validate(
         cache=os.fspath(cache) if cache is not None else None,
         workers=threads,
         executor=executor,
+        modality=kind,
+        audio=check.bounds if check is not None else None,
     )
     start = time.perf_counter()
     if quiet:
         mute_pil_warnings()
-    stages = Stages(src, deep, chosen, max_pixels, threads, on_progress, quiet)
+    stages = Stages(src, deep, chosen, max_pixels, threads, on_progress, quiet, check)
     if cache is not None:
-        settings = settings_key(deep, chosen, max_pixels, max_file_bytes)
+        settings = settings_key(deep, chosen, max_pixels, max_file_bytes, report.audio)
         stages.open_cache(Path(cache), settings)
     try:
         todo = stages.from_cache()
@@ -208,10 +266,12 @@ def validate(
 __all__ = [
     "CACHE_NAME",
     "SCHEMA_VERSION",
+    "AudioBounds",
     "FileResult",
     "NotADatasetError",
     "PathList",
     "ValidationReport",
     "as_source",
+    "source_modality",
     "validate",
 ]

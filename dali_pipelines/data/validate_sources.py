@@ -23,6 +23,7 @@ from .checks import WEAK_SIGNATURES, sniff
 from .paths import safe_path
 from .read import DEFAULT_MAX_FILE_BYTES, check_limit, read_regular
 from .source import SampleSource
+from .validate_audio import Modality, detect_modality, folder_files
 
 #: Manifests read as tables (their image columns); any other file is a list of paths.
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -160,9 +161,11 @@ def as_source(
     *,
     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     columns: Sequence[str] | None = None,
+    modality: Modality = "auto",
 ) -> SampleSource:
-    """A folder is an ImageFolder, a ``.csv``/``.jsonl`` file a manifest's image ``columns``,
-    another file a list of paths; a SampleSource is used as it is (with its own bounds)."""
+    """A folder is an ImageFolder (or, holding audio files or with ``modality="audio"``, the
+    files of an AudioFolder), a ``.csv``/``.jsonl`` file a manifest's ``columns``, another file
+    a list of paths; a SampleSource is used as it is (with its own bounds)."""
     if not isinstance(source, (str, os.PathLike)):
         return source
     from .folder import ImageFolder
@@ -174,7 +177,31 @@ def as_source(
         if path.suffix.lower() in TABLE_SUFFIXES:
             return table_source(path, columns, max_file_bytes=max_file_bytes)
         return PathList.from_manifest(path, max_file_bytes=max_file_bytes)
+    if modality == "auto" and path.is_dir():
+        modality = detect_modality(folder_files(path))
+    if modality == "audio":
+        return audio_files(path, max_file_bytes=max_file_bytes)
     return ImageFolder(path, max_file_bytes=max_file_bytes)
 
 
-__all__ = ["NotADatasetError", "PathList", "as_source", "image_columns", "table_source"]
+def audio_files(
+    root: str | os.PathLike[str], *, max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES
+) -> PathList:
+    """The files of the AudioFolder at ``root`` (its errors for a missing root or an empty
+    class), as a list: validate checks files, not windows, and reads no header up front."""
+    from .audio_probe import AUDIO_EXTENSIONS
+    from .folder import find_class_samples
+
+    folder = Path(root).expanduser()
+    _, samples = find_class_samples(folder, AUDIO_EXTENSIONS, False, "AudioFolder")
+    return PathList([path for path, _ in samples], str(folder), max_file_bytes=max_file_bytes)
+
+
+__all__ = [
+    "NotADatasetError",
+    "PathList",
+    "as_source",
+    "audio_files",
+    "image_columns",
+    "table_source",
+]

@@ -23,6 +23,7 @@ from ..errors import FileRefusedError
 from .checks import REASONS, Check, Decoder, Reason, bad, check_bytes
 from .dali_check import DaliDecodeCheck  # imports DALI only when one is made
 from .source import SampleSource
+from .validate_audio import AudioCheck
 from .validate_cache import ResultCache
 
 #: Decoded pixels one DALI batch may hold (~200 MB of RGB): a few huge images must not be
@@ -46,6 +47,9 @@ class FileResult:
     width: int | None = None
     bytes: int | None = None
     cached: bool = False
+    sample_rate: int | None = None
+    channels: int | None = None
+    seconds: float | None = None
 
     @classmethod
     def from_check(cls, index: int, path: str, check: Check, size: int | None) -> FileResult:
@@ -91,12 +95,17 @@ def check_chunk(
     max_pixels: int | None,
     deep: bool,
     source: SampleSource | None = None,
+    audio: AudioCheck | None = None,
 ) -> list[tuple[int, Check, int | None]]:
-    """Check samples ``indices`` of ``source`` (a worker process's own copy when ``None``)."""
+    """Check samples ``indices`` of ``source`` (a worker process's own copy when ``None``):
+    images from their bytes, audio files (``audio``) where they lie."""
     src = source if source is not None else _WORKER_SOURCE
     assert src is not None, "worker process without a source"
     out: list[tuple[int, Check, int | None]] = []
     for index in indices:
+        if audio is not None:
+            out.append((index, *audio(src.path(index))))
+            continue
         data = _read(src, index)
         if isinstance(data, Check):
             out.append((index, data, None))
@@ -128,8 +137,10 @@ class Stages:
         threads: int,
         on_progress: Callable[[int], None] | None,
         quiet: bool = False,
+        audio: AudioCheck | None = None,
     ):
         self.source = source
+        self.audio = audio
         self.deep_pil = deep and "pil" in decoders
         self.max_pixels = max_pixels
         self.threads = threads
@@ -186,7 +197,9 @@ class Stages:
         size = max(1, min(64, math.ceil(len(todo) / (self.threads * 8))))
         source = self.source if pass_source else None
         futures: list[Future[list[tuple[int, Check, int | None]]]] = [
-            pool.submit(check_chunk, todo[i : i + size], self.max_pixels, self.deep_pil, source)
+            pool.submit(
+                check_chunk, todo[i : i + size], self.max_pixels, self.deep_pil, source, self.audio
+            )
             for i in range(0, len(todo), size)
         ]
         try:

@@ -49,6 +49,30 @@ END_TO_END: dict[str, tuple[float | None, float | None, float | None]] = {
     "vertical_flip": (0.0, 0.0, None),
 }
 
+#: Measured DALI vs reference for the audio ops: per op and bound variant (as above), the
+#: largest float difference of the op's DALI output and its ``reference`` applied to the same
+#: input (DALI's output of the op before) with the same draws, over every case of
+#: tests/ops/audio where the op runs (CPU; DALI 2.4, torch 2.14.1, scipy 1.17.1, librosa
+#: 0.11.0, soxr 1.1.0). tests/ops/audio/test_documented.py checks these figures; regenerate with
+#: ``DALI_PIPELINES_AUDIO_BOUNDS_REPORT=<file> pytest tests/ops/audio/test_documented.py``.
+AUDIO_MEASURED: dict[str, float] = {
+    "add_noise": 2.38e-07,
+    "fix_duration": 0.0,
+    "freq_mask": 0.0,
+    "gain": 0.0,
+    "mel_filter_bank": 0.000227,
+    "mel_filter_bank (norm=None)": 0.0177,
+    "mfcc": 0.000977,
+    "resample": 0.035,
+    "spectrogram": 1.14e-05,
+    "spectrogram (power=2)": 0.00061,
+    "speed_perturb": 0.0386,
+    "time_mask": 0.0,
+    "time_shift": 0.0,
+    "to_decibels": 1.53e-05,
+    "utterance_norm": 4.29e-06,
+}
+
 _BOUNDS = {Gt: (">", "gt"), Ge: (">=", "ge"), Lt: ("<", "lt"), Le: ("<=", "le")}
 
 
@@ -159,7 +183,6 @@ def _measured_cell(op: Op[Any]) -> str:
 
 
 def render_op(op: Op[Any]) -> str:
-    comments = _field_comments(op.Params)
     yes_no = {True: "yes", False: "no"}
     lines = [
         f"## `{op.name}`",
@@ -171,31 +194,110 @@ def render_op(op: Op[Any]) -> str:
         f"| torchvision | `{op.torchvision_name}` |",
         f"| DALI operator | {_cell(op.dali_operator)} |",
         f"| DALI CPU / GPU | {yes_no[op.dali_cpu]} / {yes_no[op.dali_gpu]} |",
-        "| Randomness | "
-        + (
-            "per sample, drawn in Python from the (seed, epoch, index) generator and fed to "
-            "DALI as argument inputs"
-            if op.random
-            else "none (deterministic)"
-        )
-        + " |",
+        f"| Randomness | {_randomness(op)} |",
         f"| Tolerance vs torchvision | {_cell(op.tolerance)} |",
         f"| Stated bound, DALI vs reference backend | {_bounds_cell(op)} |",
         f"| Measured end to end, DALI vs reference backend | {_measured_cell(op)} |",
         "",
-        "| param | type | default | description |",
-        "|---|---|---|---|",
+        *_params_table(op),
     ]
+    return "\n".join(lines) + "\n"
+
+
+def _params_table(op: Op[Any]) -> list[str]:
+    comments = _field_comments(op.Params)
+    lines = ["| param | type | default | description |", "|---|---|---|---|"]
     for name, field in op.Params.model_fields.items():
         if name == "op":
             continue
         kind = _cell(type_str(field.annotation, list(field.metadata)))
         lines.append(f"| `{name}` | {kind} | {_default(field)} | {_cell(comments.get(name, ''))} |")
+    return lines
+
+
+def _randomness(op: Op[Any]) -> str:
+    if not op.random:
+        return "none (deterministic)"
+    return (
+        "per sample, drawn in Python from the (seed, epoch, index) generator and fed to DALI as "
+        "argument inputs"
+    )
+
+
+def _audio_bounds_cell(op: Op[Any], measured: bool) -> str:
+    """Float max per bound variant: the stated bound, or what the audio cases measured."""
+    parts = []
+    for bound in op.bounds:
+        label = _variant(op, bound)
+        if measured:
+            key = f"{op.name} ({bound.when})" if bound.when else op.name
+            value = AUDIO_MEASURED.get(key)
+            text = "no case" if value is None else f"float max {value:.3g}"
+        else:
+            text = "exact" if not bound.float_abs else f"float max {bound.float_abs:g}"
+        parts.append(f"{label}: {text}" if label else text)
+    return _cell("<br>".join(parts))
+
+
+def render_audio_op(op: Op[Any]) -> str:
+    yes_no = {True: "yes", False: "no"}
+    lines = [
+        f"## `{op.name}`",
+        "",
+        _summary(op),
+        "",
+        "| | |",
+        "|---|---|",
+        f"| DALI operator | {_cell(op.dali_operator)} |",
+        f"| DALI CPU / GPU | {yes_no[op.dali_cpu]} / {yes_no[op.dali_gpu]} |",
+        f"| Reference | {_cell(getattr(op, 'reference_name', ''))} |",
+        f"| Randomness | {_randomness(op)} |",
+        f"| Tolerance vs reference | {_cell(op.tolerance)} |",
+        f"| Stated bound, DALI vs reference | {_audio_bounds_cell(op, measured=False)} |",
+        f"| Measured, DALI vs reference | {_audio_bounds_cell(op, measured=True)} |",
+        "",
+        *_params_table(op),
+    ]
     return "\n".join(lines) + "\n"
 
 
+AUDIO_INTRO = (
+    "Audio ops follow an audio decode (a spec with an `audio` section). Each has a params "
+    "model, a shape rule over the audio state (a wave's channels and samples; features' kind, "
+    "bins and frames, the frames following the wave's samples by the spectrogram's rule), a "
+    "DALI builder and a reference: an independent implementation (torch, scipy, librosa's mel "
+    "basis; never DALI). Random parameters are drawn in Python per sample and handed to DALI "
+    "as argument inputs; DALI's own generator never runs. A wave is (channels, samples), "
+    "features (bins, frames); sizes and lengths are in samples, frames and bins. The stated "
+    "bound is the op's `bounds`: the max absolute difference in the output's own units, DALI "
+    "vs the op's reference applied to the same input and draws; tests/ops/audio checks it on "
+    "every case (waves in [-1, 1], 16 kHz unless a case says otherwise, lengths varying per "
+    "sample), and the measured row is the largest difference those cases gave."
+)
+
+
+def render_audio_section(ops: list[Op[Any]]) -> str:
+    lines = [
+        "## Audio ops",
+        "",
+        AUDIO_INTRO,
+        "",
+        "| op | reference | random | CPU | GPU |",
+        "|---|---|---|---|---|",
+    ]
+    for op in ops:
+        lines.append(
+            f"| [`{op.name}`](#{op.name}) | {_cell(getattr(op, 'reference_name', ''))} | "
+            f"{'yes' if op.random else 'no'} | {'yes' if op.dali_cpu else 'no'} | "
+            f"{'yes' if op.dali_gpu else 'no'} |"
+        )
+    return "\n".join(lines) + "\n\n" + "\n".join(render_audio_op(op) for op in ops)
+
+
 def render_operators_md() -> str:
-    ops = sorted(registered_ops().values(), key=lambda op: op.name)
+    everything = sorted(registered_ops().values(), key=lambda op: op.name)
+    ops = [op for op in everything if op.modality == "image"]
+    audio = [op for op in everything if op.modality == "audio"]
     header = [
         "# Operators",
         "",
@@ -224,7 +326,8 @@ def render_operators_md() -> str:
             f"{'yes' if op.random else 'no'} | {'yes' if op.dali_cpu else 'no'} | "
             f"{'yes' if op.dali_gpu else 'no'} |"
         )
-    return "\n".join(header) + "\n\n" + "\n".join(render_op(op) for op in ops)
+    text = "\n".join(header) + "\n\n" + "\n".join(render_op(op) for op in ops)
+    return text + ("\n" + render_audio_section(audio) if audio else "")
 
 
 def main(argv: list[str] | None = None) -> int:

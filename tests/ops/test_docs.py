@@ -41,19 +41,41 @@ def test_type_str() -> None:
 
 
 def test_every_bound_has_a_measured_figure_within_it() -> None:
-    """docs/operators.md states each op's bounds and what tests/backends/test_reference.py
-    measured end to end; a measured figure never exceeds its bound."""
-    from dali_pipelines.ops.docs import END_TO_END
+    """docs/operators.md states each op's bounds and what was measured: end to end by
+    tests/backends/test_reference.py for image ops, on the audio cases for audio ops
+    (tests/ops/audio/test_documented.py); a measured figure never exceeds its bound."""
+    from dali_pipelines.ops.docs import AUDIO_MEASURED, END_TO_END
 
-    keys = set()
+    keys, audio_keys = set(), set()
     for name, op in registered_ops().items():
         for bound in op.bounds:
             key = f"{name} ({bound.when})" if bound.when else name
+            if op.modality == "audio":
+                audio_keys.add(key)
+                floats = AUDIO_MEASURED.get(key)
+                assert floats is None or floats <= bound.float_abs, key
+                continue
             keys.add(key)
             most, mean, floats = END_TO_END.get(key, (None, None, None))
             assert most is None or most <= bound.max_abs, key
             assert mean is None or mean <= bound.mean_abs, key
             assert floats is None or floats <= bound.float_abs, key
     assert set(END_TO_END) <= keys, f"figures of no bound: {sorted(set(END_TO_END) - keys)}"
-    unmeasured = [name for name in registered_ops() if name not in END_TO_END]
+    assert set(AUDIO_MEASURED) <= audio_keys, sorted(set(AUDIO_MEASURED) - audio_keys)
+    measured = set(END_TO_END) | {key.split(" ")[0] for key in AUDIO_MEASURED}
+    unmeasured = [name for name in registered_ops() if name not in measured]
     assert not unmeasured, f"ops without a measured figure: {unmeasured}"
+
+
+def test_audio_ops_have_their_own_section() -> None:
+    """Image ops keep their table and sections; audio ops are listed after them, each with its
+    reference implementation instead of a torchvision transform."""
+    image, audio = render_operators_md().split("\n## Audio ops\n", 1)
+    for name, op in registered_ops().items():
+        where, other = (audio, image) if op.modality == "audio" else (image, audio)
+        assert f"[`{name}`](#{name})" in where and f"## `{name}`" in where, name
+        assert f"## `{name}`" not in other, name
+        if op.modality == "audio":
+            section = audio.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+            assert f"| Reference | {op.reference_name}" in section, name
+            assert "torchvision" not in section, name

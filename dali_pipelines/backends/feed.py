@@ -14,7 +14,7 @@ hands it to :meth:`Recovery.bad`, which raises naming the file or records the sk
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,12 @@ class Prepared:
     features: list[np.ndarray]
     #: Boxes already moved by the draws into output pixels, and their classes; or None.
     boxes: tuple[np.ndarray, np.ndarray] | None
+    #: Audio: per column the file's (frames, sample rate) before the decode resamples it.
+    native: list[tuple[int, int]] = field(default_factory=list)
+
+
+#: A usable column: its bytes, its decoded size and, for audio, its native (frames, rate).
+Checked = tuple[np.ndarray, Size, tuple[int, int] | None]
 
 
 class SampleFeed:
@@ -81,23 +87,35 @@ class SampleFeed:
             return BadSample(index, 0, self.bound.path(index), quarantined)
         encoded: list[np.ndarray] = []
         sizes: list[Size] = []
+        native: list[tuple[int, int]] = []
         for column, read in enumerate(self.bound.images):
             checked = self._column(index, column, read)
             if isinstance(checked, BadSample):
                 return checked
             encoded.append(checked[0])
             sizes.append(checked[1])
-        return self._complete(index, epoch, encoded, sizes)
+            if checked[2] is not None:
+                native.append(checked[2])
+        return self._complete(index, epoch, encoded, sizes, native)
 
     def placeholder(self, epoch: int, encoded: np.ndarray) -> Prepared:
         """A stand-in sample (index -1) for a batch whose samples were all skipped: DALI cannot
         run an empty batch. It draws like any sample; its row is dropped from the output.
         ``encoded`` is a 1x1 image, or one frame of audio at the decode rate."""
-        size = (self.plan.decoded.channels, 1) if self.plan.audio else (1, 1)
-        return self._complete(-1, epoch, [encoded] * self.columns, [size] * self.columns)
+        columns = self.columns
+        if not self.plan.audio:
+            return self._complete(-1, epoch, [encoded] * columns, [(1, 1)] * columns)
+        rate = self.plan.decoded.sample_rate
+        size = (self.plan.decoded.channels, 1)
+        return self._complete(-1, epoch, [encoded] * columns, [size] * columns, [(1, rate)])
 
     def _complete(
-        self, index: int, epoch: int, encoded: list[np.ndarray], sizes: list[Size]
+        self,
+        index: int,
+        epoch: int,
+        encoded: list[np.ndarray],
+        sizes: list[Size],
+        native: list[tuple[int, int]] | None = None,
     ) -> Prepared:
         bound = self.bound
         drawn = draw_sample(self.plan, sizes, self.seed, epoch, max(index, 0))
@@ -114,9 +132,9 @@ class SampleFeed:
             xyxy, classes = bound.boxes(index) if real else _NO_BOXES
             moved = transform_boxes(self.plan, xyxy, drawn[self.plan.layout.box_image])
             boxes = (moved, np.ascontiguousarray(classes, dtype=np.int64))
-        return Prepared(index, encoded, sizes, drawn, labels, features, boxes)
+        return Prepared(index, encoded, sizes, drawn, labels, features, boxes, native or [])
 
-    def _column(self, index: int, column: int, read: Any) -> tuple[np.ndarray, Size] | BadSample:
+    def _column(self, index: int, column: int, read: Any) -> Checked | BadSample:
         try:
             data = read(index)
         except FileRefusedError as exc:  # a FIFO, a device, a file over max_file_bytes
@@ -125,9 +143,7 @@ class SampleFeed:
             return self._bad(index, column, f"cannot read the file: {exc}", exc)
         return self._check(index, column, data)
 
-    def _image(
-        self, index: int, column: int, data: np.ndarray
-    ) -> tuple[np.ndarray, Size] | BadSample:
+    def _image(self, index: int, column: int, data: np.ndarray) -> Checked | BadSample:
         if fallback_key(index, column) in self.recovery.fallback:
             data = self.recovery.pnm(data)
         try:
@@ -139,14 +155,12 @@ class SampleFeed:
         if self.max_pixels is not None and header.pixels > self.max_pixels:
             refused = TooManyPixelsError(header.width, header.height, self.max_pixels)
             return self._bad(index, column, str(refused), None)
-        return data, header.size
+        return data, header.size, None
 
     def _bad(self, index: int, column: int, reason: str, cause: BaseException | None) -> BadSample:
         return BadSample(index, column, self.bound.path(index, column), reason, cause)
 
-    def _audio(
-        self, index: int, column: int, data: np.ndarray
-    ) -> tuple[np.ndarray, Size] | BadSample:
+    def _audio(self, index: int, column: int, data: np.ndarray) -> Checked | BadSample:
         """The audio guards: a readable header, the spec's rate, channel and duration bounds;
         the size is (channels, samples after resampling to the decode rate)."""
         audio = self.plan.spec.audio
@@ -159,7 +173,7 @@ class SampleFeed:
         if reason is not None:
             return self._bad(index, column, reason, None)
         length = resampled_length(header.frames, header.sample_rate, audio.sample_rate)
-        return data, (audio.out_channels, length)
+        return data, (audio.out_channels, length), (header.frames, header.sample_rate)
 
 
 def audio_refusal(audio: Any, rate: int, channels: int, seconds: float) -> str | None:

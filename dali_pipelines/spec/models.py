@@ -49,6 +49,9 @@ class AudioDecodeSpec(FrozenModel):
     max_sample_rate: Int | None = Field(None, ge=1)
     #: A file (or window) longer than this is refused: it bounds a sample's memory.
     max_seconds: Float = Field(3600.0, gt=0)
+    #: Low-pass before resampling (soxr HQ's band limit, docs/audio.md). ``False``: DALI's
+    #: decoder resamples alone, faster, but content above the new Nyquist rate folds back.
+    antialias: Bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> AudioDecodeSpec:

@@ -94,8 +94,9 @@ def test_the_contract_binds_lengths_to_the_padded_length(clips: Clips) -> None:
 
 
 def test_dali_and_reference_decode_agree(clips: Clips) -> None:
-    """The same lengths; the samples within the resamplers' difference (soxr vs DALI's filter):
-    measured here on these tones at most 2.2% relative RMS (median 0.2%), bound at 5%."""
+    """The same lengths and samples within the resamplers' difference: DALI's band-limited
+    chain vs soxr HQ, measured here at most 0.0012 abs, 0.08% relative RMS (bound 0.01, 0.5%);
+    DALI's decoder resampling alone (``antialias: false``) differs by up to 2.2% on these."""
     dali = _batches(DataLoader(clips, SPEC, batch_size=8, backend="dali"))
     reference = _batches(DataLoader(clips, SPEC, batch_size=8, backend="reference"))
     for (a, la, ya), (b, lb, yb) in zip(dali, reference, strict=True):
@@ -103,7 +104,7 @@ def test_dali_and_reference_decode_agree(clips: Clips) -> None:
         for row, length in enumerate(la.tolist()):
             x, y = a[row, :, :length], b[row, :, :length]
             relative = float((x - y).pow(2).mean().sqrt() / x.pow(2).mean().sqrt())
-            assert relative < 0.05, (row, relative)
+            assert relative < 0.005 and float((x - y).abs().max()) < 0.01, (row, relative)
 
 
 def test_bucketing_over_three_ranks_is_exactly_once_with_equal_counts(clips: Clips) -> None:

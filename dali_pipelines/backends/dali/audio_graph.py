@@ -9,39 +9,69 @@ sample's true length (from ``fn.shapes`` before padding) as a second output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ...ops._dali import dali_dtype
-from ...ops.base import DaliContext
+from ...ops.audio._resampling import RESAMPLE_ARGS, build_resample, resample_args
+from ...ops.base import Args, DaliContext
 from ...plan import Plan
 
+#: The decode's per-sample inputs with ``antialias``: the file's rate and the resampling windows.
+DECODE_ARGS = ("in_rate", *RESAMPLE_ARGS)
 
-def decode_audio(encoded: Any, plan: Plan) -> Any:
-    """Samples at the spec's rate: (T,) when downmixed to mono, (T, C) otherwise."""
+
+def decode_args(native: tuple[int, int], rate: int) -> Args:
+    """The per-sample inputs resampling a file of ``native`` (frames, rate) to ``rate``."""
+    frames, native_rate = native
+    args = resample_args(frames, native_rate, rate)
+    args["in_rate"] = np.array(native_rate, dtype=np.float32)
+    return args
+
+
+def decode_audio(encoded: Any, plan: Plan, decode: Mapping[str, Any]) -> Any:
+    """Samples at the spec's rate: (T,) when downmixed to mono, (T, C) otherwise.
+
+    ``fn.decoders.audio`` resamples without a low-pass filter (what it folds back is measured in
+    docs/audio.md): with ``antialias`` (``decode`` holds the per-sample inputs) the file is
+    decoded at its own rate and resampled by the band-limited chain the ``resample`` op uses.
+    """
     import nvidia.dali.fn as fn
     import nvidia.dali.types as types
 
     audio = plan.spec.audio
     assert audio is not None
-    samples, _rate = fn.decoders.audio(
-        encoded,
-        device="cpu",
-        dtype=types.FLOAT,
-        # One channel kept is a downmix too: a mono wave is always (T,) in the graph.
-        downmix=audio.out_channels == 1,
-        sample_rate=float(audio.sample_rate),
-    )
-    return samples
+    # One channel kept is a downmix too: a mono wave is always (T,) in the graph.
+    downmix = audio.out_channels == 1
+    if not decode:
+        samples, _rate = fn.decoders.audio(
+            encoded,
+            device="cpu",
+            dtype=types.FLOAT,
+            downmix=downmix,
+            sample_rate=float(audio.sample_rate),
+        )
+        return samples
+    samples, _rate = fn.decoders.audio(encoded, device="cpu", dtype=types.FLOAT, downmix=downmix)
+    rate = float(audio.sample_rate)
+    return build_resample(samples, decode, decode["in_rate"], rate, audio.out_channels, "cpu")
 
 
 def audio_chain(
-    plan: Plan, encoded: Any, args: list[dict[str, Any]], device: str, pad: bool
+    plan: Plan,
+    encoded: Any,
+    args: list[dict[str, Any]],
+    device: str,
+    pad: bool,
+    decode: Mapping[str, Any],
 ) -> tuple[Any, Any]:
     """The processed audio column and its per-sample lengths (int64 (1,) per sample)."""
     import nvidia.dali.fn as fn
     import nvidia.dali.types as types
 
-    node = decode_audio(encoded, plan)
+    node = decode_audio(encoded, plan, decode)
     if device == "gpu":
         node = node.gpu()
     for step in plan.steps:

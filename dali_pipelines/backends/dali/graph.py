@@ -123,7 +123,9 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
             args[column][step_index][name] = node
         if plan.audio:
             pad = plan.layout.images[0].varying != "list"
-            audio, lengths = audio_chain(plan, encoded[0], args[0], device, pad)
+            at = columns + data + 1 + len(source.arg_keys)
+            decode = dict(zip(source.decode_keys, outputs[at:], strict=True))
+            audio, lengths = audio_chain(plan, encoded[0], args[0], device, pad, decode)
             return (audio, lengths, *passed, indices)
         images = [
             _chain(plan, options, encoded[column], args[column], indices, decode_device)

@@ -28,6 +28,7 @@ import numpy as np
 from ...plan import Plan
 from ..feed import BadSample, Prepared, SampleFeed
 from ..recovery import placeholder_pnm, placeholder_wav
+from .audio_graph import DECODE_ARGS, decode_args
 
 Ready = tuple[list[Prepared], list[BadSample]]
 
@@ -63,6 +64,8 @@ class BatchSource:
             for name in used(i)
         ]
         audio = plan.spec.audio
+        #: Per-sample inputs of the decode's anti-aliased resampling (audio): after the args.
+        self.decode_keys: tuple[str, ...] = DECODE_ARGS if audio and audio.antialias else ()
         self._placeholder = (
             placeholder_pnm(plan.decoded.channels)
             if audio is None
@@ -90,7 +93,7 @@ class BatchSource:
 
     @property
     def num_outputs(self) -> int:
-        return self.columns + self.num_data + 1 + len(self.arg_keys)
+        return self.columns + self.num_data + 1 + len(self.arg_keys) + len(self.decode_keys)
 
     def start(self, epoch: int, batches: Sequence[np.ndarray]) -> None:
         """A fresh pipeline (DALI's iterations count from 0) serving ``batches`` first."""
@@ -197,6 +200,10 @@ class BatchSource:
             _batch([s.drawn[column].args[step][name] for s in samples])
             for column, step, name in self.arg_keys
         ]
+        if self.decode_keys:
+            rate = self.plan.decoded.sample_rate
+            per_sample = [decode_args(s.native[0], rate) for s in samples]
+            args += [_batch([a[key] for a in per_sample]) for key in self.decode_keys]
         return [*encoded, *data, ids, *args]
 
 

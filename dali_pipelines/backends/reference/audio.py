@@ -20,31 +20,15 @@ import numpy as np
 import torch
 
 from ...errors import DaliPipelinesError
+from ...ops.audio._resampling import soxr_resample
 from ...ops.audio.base import AudioOp
 from ...ops.base import Args
 from ...plan import Plan
 
 
-def resample(samples: np.ndarray, in_rate: int, out_rate: int, length: int) -> np.ndarray:
-    """(T, C) float32 at ``in_rate`` -> (length, C) at ``out_rate`` (soxr, then cut or pad)."""
-    if in_rate != out_rate:
-        try:
-            import soxr
-        except ImportError:  # pragma: no cover - the audio extra is part of the dev install
-            raise DaliPipelinesError(
-                "reference audio: expected soxr to resample (pip install 'dali-pipelines[audio]')"
-                ", got no soxr"
-            ) from None
-        samples = np.asarray(soxr.resample(samples, in_rate, out_rate, quality="HQ"))
-        samples = samples.reshape(len(samples), -1)
-    if len(samples) >= length:
-        return samples[:length]
-    pad = np.zeros((length - len(samples), samples.shape[1]), dtype=samples.dtype)
-    return np.concatenate([samples, pad])
-
-
 def decode_audio(data: np.ndarray, plan: Plan, length: int) -> torch.Tensor:
-    """Encoded bytes -> (C, length) float32 at the spec's rate, as DALI's decoder gives it."""
+    """Encoded bytes -> (C, length) float32 at the spec's rate (soxr HQ, cut to DALI's length
+    rule, as the ``resample`` op's reference)."""
     import soundfile
 
     audio = plan.spec.audio
@@ -52,8 +36,19 @@ def decode_audio(data: np.ndarray, plan: Plan, length: int) -> torch.Tensor:
     samples, rate = soundfile.read(io.BytesIO(data.tobytes()), dtype="float32", always_2d=True)
     if audio.out_channels == 1 and samples.shape[1] > 1:
         samples = samples.mean(axis=1, keepdims=True, dtype=np.float32)
-    samples = resample(samples, int(rate), audio.sample_rate, length)
-    return torch.from_numpy(np.ascontiguousarray(samples.T, dtype=np.float32))
+    wave = torch.from_numpy(np.ascontiguousarray(samples.T, dtype=np.float32))
+    try:
+        wave = soxr_resample(wave, int(rate), audio.sample_rate)
+    except ImportError:  # pragma: no cover - the audio extra is part of the dev install
+        raise DaliPipelinesError(
+            "reference audio: expected soxr to resample (pip install 'dali-pipelines[audio]'), "
+            "got no soxr"
+        ) from None
+    if wave.shape[1] != length:  # the feed's size came from the header: they agree
+        raise DaliPipelinesError(
+            f"reference audio: expected {length} samples from the header, decoded {wave.shape[1]}"
+        )
+    return wave
 
 
 class AudioChain:

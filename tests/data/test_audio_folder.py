@@ -5,23 +5,32 @@ from __future__ import annotations
 import io
 import logging
 import os
+import pickle
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
 import soundfile
+import torch
 from torchvision.datasets import DatasetFolder
 
 import dali_pipelines
-from dali_pipelines import AudioFolder
+from dali_pipelines import AudioFolder, DataLoader
 from dali_pipelines.data import audio_headers
 from dali_pipelines.data.audio_folder import window_count
 from dali_pipelines.data.audio_headers import CACHE_NAME, BadHeader
 from dali_pipelines.data.audio_probe import AUDIO_EXTENSIONS, AudioHeaderError, probe_audio
-from dali_pipelines.errors import DatasetError, FileRefusedError, MissingFilesError
+from dali_pipelines.errors import (
+    DatasetError,
+    FileRefusedError,
+    MissingFilesError,
+    SampleDecodeError,
+)
+from dali_pipelines.spec.models import PipelineSpec
 
 #: (class, name, seconds, rate, channels): lengths chosen against 1 s windows (3.5 s: a partial).
 FILES = [
@@ -137,6 +146,9 @@ def test_windows_cover_each_file_once(folder: Path, last: str) -> None:
 
 def test_hop_and_window_paths(folder: Path) -> None:
     ds = AudioFolder(folder, window_seconds=1.0, hop_seconds=0.5, last="drop")
+    copy = pickle.loads(pickle.dumps(ds))  # what a loader's worker process receives
+    assert [copy.path(i) for i in range(len(ds))] == [ds.path(i) for i in range(len(ds))]
+    assert copy.read_bytes(3).tobytes() == ds.read_bytes(3).tobytes()
     # a.wav: starts 0, 0.5, ..., 2.5 (6); b: 1; c: none; d: 0, 0.5, 1.0 (3).
     assert len(ds) == 10
     assert [ds.path(i).rsplit("@", 1)[1] for i in range(6)] == [
@@ -262,6 +274,32 @@ def test_fingerprint_covers_window_options(folder: Path) -> None:
         AudioFolder(folder, window_seconds=2.0).fingerprint(),
     }
     assert len(prints) == 5
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["reference", "dali"])
+def test_windows_through_the_loader_skip_a_bad_file(folder: Path, backend: str) -> None:
+    (folder / "dog" / "broken.wav").write_text("text named .wav")
+    ds = AudioFolder(folder, window_seconds=1.0, header_cache=False)  # 8 windows + 1
+    spec = PipelineSpec.model_validate(
+        {
+            "audio": {"sample_rate": 8000},
+            "source": {"outputs": [{"kind": "audio"}, {"kind": "label"}]},
+        }
+    )
+    with DataLoader(
+        ds, spec=spec, batch_size=4, backend=backend, num_workers=0, on_error="skip"
+    ) as loader:
+        batches = list(loader)
+        skipped = loader.skipped
+    audio = torch.cat([batch[0] for batch in batches])
+    lengths = torch.cat([batch[1] for batch in batches])
+    assert audio.shape == (8, 1, 8000) and lengths.tolist() == [8000] * 8  # padded windows
+    assert skipped == {0: [(str(folder / "dog" / "broken.wav"), ANY)]}
+    assert "not readable audio" in skipped[0][0][1]
+    strict = DataLoader(ds, spec=spec, batch_size=4, backend=backend, num_workers=0)
+    with strict, pytest.raises(SampleDecodeError, match=r"broken\.wav\): not readable audio"):
+        list(strict)
 
 
 # -- a long recording in windows ------------------------------------------------------------------

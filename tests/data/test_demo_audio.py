@@ -76,7 +76,9 @@ def test_clips_decode_in_range_and_differ_by_class(demo: Path) -> None:
     for index in range(len(clips)):
         wave, _, _ = clips[index]
         peak = float(np.abs(wave).max())
-        assert np.isfinite(wave).all() and 0.2 < peak <= 1.0, clips.path(index)
+        assert np.isfinite(wave).all() and 0.2 < peak < 0.8, clips.path(
+            index
+        )  # 0.25-0.7, Vorbis may stray
     # Spectral flatness tells noise from tones: noise bursts are flat, tones are peaky.
     flatness: dict[str, list[float]] = {name: [] for name in CLASSES}
     for index in range(len(clips)):

@@ -178,6 +178,21 @@ def _usage_error(args: argparse.Namespace, modality: str, bounds: Any) -> str | 
     return None
 
 
+def _open_source(args: argparse.Namespace, max_bytes: int | None) -> tuple[Any, Any] | str:
+    """(the source to check, the audio bounds), or a usage error's message."""
+    from ..data.validate import NotADatasetError, as_source, source_modality
+
+    try:  # a DatasetError (a message, exit 1) for a bad folder or manifest
+        source = as_source(
+            args.data, max_file_bytes=max_bytes, columns=args.columns, modality=args.modality
+        )
+    except NotADatasetError as exc:  # an image or a binary file as DIR: a usage error
+        return str(exc)
+    bounds = _audio_bounds(args)
+    problem = _usage_error(args, source_modality(source, args.modality), bounds)
+    return (source, bounds) if problem is None else problem
+
+
 def default_cache(data: Path) -> Path:
     from ..data.validate import CACHE_NAME
 
@@ -197,24 +212,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.checks import DEFAULT_MAX_PIXELS
     from ..data.read import DEFAULT_MAX_FILE_BYTES
-    from ..data.validate import NotADatasetError, as_source, source_modality, validate
+    from ..data.validate import validate
 
     err = stderr()
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     max_bytes = args.max_file_bytes
     max_bytes = DEFAULT_MAX_FILE_BYTES if max_bytes is None else (max_bytes or None)
-    try:  # a DatasetError (a message, exit 1) for a bad folder or manifest
-        source = as_source(
-            args.data, max_file_bytes=max_bytes, columns=args.columns, modality=args.modality
-        )
-    except NotADatasetError as exc:  # an image or a binary file as DIR: a usage error
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+    opened = _open_source(args, max_bytes)
+    if isinstance(opened, str):
+        err.print(f"[bold red]error:[/bold red] {escape(opened)}")
         return 2
-    bounds = _audio_bounds(args)
-    problem = _usage_error(args, source_modality(source, args.modality), bounds)
-    if problem is not None:
-        err.print(f"[bold red]error:[/bold red] {escape(problem)}")
-        return 2
+    source, bounds = opened
     cache = None if args.no_cache else (args.cache or default_cache(args.data))
     # The progress bar writes to its own copy of stderr: validate(quiet=True) redirects fd 2
     # while DALI decodes, to keep nvImageCodec's native log lines off the terminal.

@@ -256,9 +256,7 @@ def _check_at_most(
         return
     top = int(x.max())
     if top > limit[0]:
-        report(
-            f"{p.name}: expected values <= {symbol}={limit[0]} (bound by {limit[1]}), got {top}"
-        )
+        report(f"{p.name}: expected values <= {symbol}={limit[0]} (bound by {limit[1]}), got {top}")
 
 
 def _check_list(

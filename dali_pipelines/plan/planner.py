@@ -100,7 +100,9 @@ def audio_output_state(final: AudioState, output: OutputSpec) -> AudioState:
 
 
 def decoded_audio(audio: AudioDecodeSpec) -> AudioState:
-    return AudioState(channels=audio.out_channels, sample_rate=audio.sample_rate)
+    """A decoded wave has no value bound: float WAVs hold any value, and lossy decoders
+    overshoot the encoded peak (a Vorbis chirp encoded at 0.9 decodes above 1.0, measured)."""
+    return AudioState(channels=audio.out_channels, sample_rate=audio.sample_rate, value_range=None)
 
 
 def _fold(spec: PipelineSpec, decoded: S) -> tuple[list[Step[S]], S]:

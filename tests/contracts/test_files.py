@@ -69,7 +69,8 @@ def test_load_by_path_and_errors(tmp_path: Path, small: BatchContract):
     with pytest.raises(RegistryError) as info:
         load_contract("imagenet_tain")
     assert str(info.value) == (
-        "contract: expected one of imagenet_train, imagenet_val or a .yaml path, "
+        "contract: expected one of audio_mfcc, imagenet_train, imagenet_val, speech_fbank80 or a "
+        ".yaml path, "
         "got 'imagenet_tain'"
     )
     with pytest.raises(

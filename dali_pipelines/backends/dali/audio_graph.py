@@ -91,4 +91,3 @@ def audio_chain(
     if pad:
         node = fn.pad(node, axes=[1], fill_value=0.0, device=device)
     return node, lengths
-

@@ -42,16 +42,20 @@ OGG_PREROLL = 8192
 
 
 @contextmanager
-def open_regular(path: str | os.PathLike[str]) -> Iterator[tuple[IO[bytes], int]]:
+def open_regular(
+    path: str | os.PathLike[str], follow_symlinks: bool = True
+) -> Iterator[tuple[IO[bytes], int]]:
     """The regular file ``path`` opened for binary reading, and its size.
 
     Opened with ``O_NONBLOCK`` and checked with ``fstat`` on the descriptor (the file checked is
     the file read): a FIFO, a device or a directory raises :class:`FileRefusedError`.
+    ``follow_symlinks=False`` adds ``O_NOFOLLOW`` (a manifest's files, checked when bound, must
+    not be swapped for a link afterwards), as :func:`~.read.read_regular` does.
     """
     name = os.fspath(path)
     if "\0" in name:
         raise FileRefusedError(repr(name), "expected a path without NUL bytes", "unreadable")
-    fd = os.open(name, _FLAGS)
+    fd = os.open(name, _FLAGS | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)))
     with open(fd, "rb") as handle:  # owns fd from here: closed on every exit
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -135,13 +139,13 @@ def _wav_shortfall(handle: IO[bytes], size: int) -> tuple[int, int] | None:
     return None
 
 
-def audio_header(path: str | os.PathLike[str]) -> AudioHeader:
+def audio_header(path: str | os.PathLike[str], follow_symlinks: bool = True) -> AudioHeader:
     """The header of the audio file ``path`` (frames, rate, channels, format), read without
     decoding. :class:`FileRefusedError` names the file and says why it is unusable (its ``code``
     is ``validate``'s reason: ``empty``, ``truncated``, ``not_audio``, ``no_frames``,
     ``unsupported_format``, ``not_regular_file``)."""
     name = os.fspath(path)
-    with open_regular(name) as (handle, size):
+    with open_regular(name, follow_symlinks) as (handle, size):
         return read_header(handle, name, size)
 
 
@@ -171,6 +175,7 @@ def read_window(
     *,
     pad_to: int | None = None,
     max_bytes: int | None = None,
+    follow_symlinks: bool = True,
 ) -> np.ndarray:
     """Frames ``[start, start + frames)`` of the audio file ``path`` as a float32 WAV's bytes.
 
@@ -187,7 +192,7 @@ def read_window(
 
     _check_window(start, frames, pad_to, max_bytes)
     name = os.fspath(path)
-    with open_regular(name) as (handle, size):
+    with open_regular(name, follow_symlinks) as (handle, size):
         header = read_header(handle, name, size)
         if start >= header.frames:
             raise FileRefusedError(

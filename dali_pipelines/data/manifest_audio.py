@@ -83,7 +83,13 @@ class ManifestAudio:
         if not self.segments:
             return read_regular(self._files[index], DEFAULT_MAX_FILE_BYTES, follow_symlinks=False)
         start, frames = self._window(index)
-        return read_window(self._files[index], start, frames, max_bytes=DEFAULT_MAX_FILE_BYTES)
+        return read_window(
+            self._files[index],
+            start,
+            frames,
+            max_bytes=DEFAULT_MAX_FILE_BYTES,
+            follow_symlinks=False,  # checked when bound: a link swapped in later is refused
+        )
 
     def durations(self) -> np.ndarray:
         """Seconds per row (float64): the duration column when there is one (no file opened);
@@ -114,7 +120,7 @@ class ManifestAudio:
         with self._lock:
             frames, rate = int(self._frames[file_id]), int(self._rates[file_id])
         if frames < 0:
-            header = audio_header(self._files[index])  # outside the lock: a file read
+            header = audio_header(self._files[index], follow_symlinks=False)  # a file read
             frames, rate = header.frames, header.sample_rate
             with self._lock:
                 self._frames[file_id], self._rates[file_id] = frames, rate

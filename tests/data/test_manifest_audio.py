@@ -268,6 +268,16 @@ def test_a_whole_file_swapped_for_a_link_is_refused(audio_dir: Path) -> None:
         bound.images[0](0)
 
 
+def test_a_segment_file_swapped_for_a_link_is_refused(audio_dir: Path) -> None:
+    # Segments are read by seeking, not read_regular: the same O_NOFOLLOW guard applies.
+    bound = Manifest(write_rows(audio_dir, [row("a.wav", 0.5, 1.0)])).bind(SEGMENTS)
+    target = audio_dir / "wav" / "a.wav"
+    target.unlink()
+    target.symlink_to(audio_dir / "wav" / "c.wav")
+    with pytest.raises(OSError):
+        bound.images[0](0)
+
+
 def test_durations_need_an_audio_binding(audio_dir: Path) -> None:
     manifest = Manifest(write_rows(audio_dir, [row("a.wav")]))
     with pytest.raises(DatasetError, match=r"bound to an audio spec's source, got an unbound"):

@@ -98,9 +98,9 @@ def count_headers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = manifest_audio.audio_header
 
-    def counted(path: str) -> Any:
+    def counted(path: str, follow_symlinks: bool = True) -> Any:
         calls.append(os.path.basename(path))
-        return real(path)
+        return real(path, follow_symlinks)
 
     monkeypatch.setattr(manifest_audio, "audio_header", counted)
     return calls

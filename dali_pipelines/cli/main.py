@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (DaliPipelinesError, ValidationError, OSError) as exc:
         # Expected failures (bad spec, missing folder, unwritable path): a message, no trace.
-        stderr().print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        # soft_wrap: the terminal wraps; no newline inside a path the user may copy.
+        stderr().print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         stderr().print("interrupted")

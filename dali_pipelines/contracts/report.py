@@ -176,5 +176,6 @@ def run_check(
     result = check_spec(spec, contract_file, device=device)
     if result.contract is not None:
         out.print(contract_table(result.contract))
-    out.print(result.message, style="red" if result.exit_code else "green", highlight=False)
+    style = "red" if result.exit_code else "green"
+    out.print(result.message, style=style, highlight=False, soft_wrap=True)  # paths stay whole
     return result.exit_code

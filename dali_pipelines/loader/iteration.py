@@ -18,6 +18,7 @@ before ``sampler.set_epoch``, and the epoch must be the one set.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import DaliPipelinesError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .dataloader import DataLoader
@@ -147,6 +150,22 @@ def epoch_batches(loader: DataLoader) -> Iterator[Any]:
         yield batch
         asked = time.perf_counter()
     loader._active = None
+    _report_skips(loader, epoch)
+
+
+def _report_skips(loader: DataLoader, epoch: int) -> None:
+    """One warning per epoch with skips: ``on_error="skip"`` must not lose samples silently."""
+    skipped = loader.skipped.get(epoch)
+    if not skipped:
+        return
+    due = loader._order.samples_per_rank
+    log.warning(
+        "%s of %s samples skipped in epoch %d (first: %s: %s); see loader.skipped",
+        f"{len(skipped):,}",
+        f"{due:,}",
+        epoch,
+        *skipped[0],
+    )
 
 
 def _pinned(x: torch.Tensor) -> torch.Tensor:

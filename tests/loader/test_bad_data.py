@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,23 @@ def test_skip_covers_every_unreadable_file_and_delivers_the_rest(mixed: Path) ->
         assert {Path(p).parent.name for p, _ in loader.skipped[1]} == SKIPPED["dali"]
         assert {Path(p).parent.name for p, _ in loader.fallbacks[0]} == PIL_ONLY
         assert "gif_named_jpg" in PIL_ONLY
+
+
+def test_an_epoch_with_skips_logs_one_warning(
+    mixed: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = ImageFolder(mixed)
+    loader = DataLoader(dataset, SPEC, batch_size=4, on_error="skip", num_threads=1)
+    with loader, caplog.at_level(logging.WARNING, logger="dali_pipelines"):
+        for _epoch in range(2):
+            for _ in loader:
+                pass
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("dali_pipelines")]
+    count = len(SKIPPED["dali"])
+    assert len(warnings) == 2, warnings
+    for epoch, message in enumerate(warnings):
+        assert message.startswith(f"{count} of {len(dataset)} samples skipped in epoch {epoch}")
+        assert message.endswith("see loader.skipped")
 
 
 def test_removing_bad_files_delivers_the_same_samples(mixed: Path, tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""Benchmarks: time loaders on the same data, report images/s, compare against baselines.
+"""Benchmarks: time loaders on the same data, report images/s (samples/s and audio seconds/s
+for an audio spec), compare against baselines.
 
 Layers (each usable alone): :mod:`.runner` times iterables of batches; :mod:`.report` holds the
 versioned report model and its JSON file; :mod:`.env` records the machine and dataset;
 :mod:`.loaders` names the contenders (:mod:`.tvio` is the torchvision.io baseline);
-:mod:`.train` is train mode's step and ideal; :mod:`.compare` runs points and sweeps;
+:mod:`.train` is train mode's step and ideal; :mod:`.audio` opens an audio run's dataset and
+records its batches' lengths; :mod:`.compare` runs points and sweeps;
 :mod:`.render`, :mod:`.markdown` and :mod:`.plot` present a report. Nothing else in the package
 imports this one.
 """

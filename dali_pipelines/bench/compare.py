@@ -4,6 +4,9 @@ A *point* is one configuration (batch size, threads): all loaders are built, war
 timed with interleaved reps (:func:`run_interleaved`), so drift on a shared machine hits them
 alike and speedups are ratios of medians measured in the same run. The headline point is the
 configuration asked for; ``sweep`` varies one parameter at a time around it.
+
+An audio spec reads an AudioFolder; its loaders are timed the same way, through a recorder of
+their batches' lengths (:mod:`.audio`) that adds audio seconds/s and the padding ratio.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..data import ImageFolder
+from ..data import AudioFolder, ImageFolder
 from ..data.source import SampleSource
 from ..spec import PipelineSpec, load_spec
+from .audio import LengthsRecorder, audio_dataset_info, audio_info, audio_result, open_dataset
 from .env import collect_env, dataset_info, load_average
-from .loaders import LOADERS, loader_device, loader_names, resolved_device
+from .loaders import (
+    LOADERS,
+    Modality,
+    loader_device,
+    loader_names,
+    resolved_device,
+    select_loaders,
+)
 from .report import (
     BASELINE_LOADER,
     DALI_LOADER,
@@ -30,11 +41,22 @@ from .report import (
     loader_result,
     speedup,
 )
-from .runner import Observer, Subject, run_interleaved, time_epoch, touch_batch
+from .runner import (
+    Observer,
+    Subject,
+    SubjectTimings,
+    run_interleaved,
+    time_epoch,
+    touch_batch,
+    wait_for_idle_cpu,
+)
 
 #: Parameters ``--sweep`` can vary, as spelled on the command line -> BenchConfig field.
 SWEEPABLE = {"threads": "threads", "batch_size": "batch_size", "batch-size": "batch_size"}
 IDEAL = "ideal"
+#: Fewer batches an epoch than this without a lead-in gets a note: DALI's 3-batch prefetch
+#: into its next epoch would be over a tenth of the epoch's work.
+SHORT_EPOCH = 30
 
 
 def parse_sweep(items: Sequence[str]) -> dict[str, list[int]]:
@@ -72,12 +94,36 @@ def _key(config: BenchConfig) -> tuple[int, int]:
     return config.threads, config.batch_size
 
 
-def planned_epochs(config: BenchConfig) -> int:
+def uses_lead_in(config: BenchConfig, modality: Modality) -> bool:
+    """``lead_in`` resolved: ``auto`` is on for audio, whose epochs on a bench set are a few
+    batches of long samples (the demo set: 4 of 64), where a 3-batch head start dominates."""
+    return config.lead_in == "on" or (config.lead_in == "auto" and modality == "audio")
+
+
+def planned_epochs(config: BenchConfig, modality: Modality = "image") -> int:
     """Epochs the run will go through (for an overall progress bar)."""
-    subjects = len(loader_names(config)) + (1 if config.mode == "train" else 0)
-    per_point = subjects * (config.warmup + config.reps) + (1 if config.mode == "train" else 0)
+    subjects = len(loader_names(config, modality)) + (1 if config.mode == "train" else 0)
+    reps = config.reps * (2 if uses_lead_in(config, modality) else 1)
+    per_point = subjects * (config.warmup + reps) + (1 if config.mode == "train" else 0)
     points = {_key(config)} | {_key(c) for _p, _v, c in _points(config)}
     return per_point * len(points)
+
+
+def check_config(config: BenchConfig, modality: Modality) -> list[str]:
+    """Refuse what cannot run (bad loader names, train mode on audio) before any work; returns
+    the notes on loaders left out (:func:`~.loaders.select_loaders`)."""
+    _names, notes = select_loaders(config, modality)
+    if config.mode == "train" and modality == "audio":
+        raise ValueError(
+            "mode: expected loader for an audio spec (train mode's models are image CNNs), "
+            "got train"
+        )
+    if uses_lead_in(config, modality):
+        notes.append(
+            "lead-in: each timed epoch ran right after an untimed one of the same loader, and "
+            "the next loader started once the CPU was idle"
+        )
+    return notes
 
 
 def _classes(dataset: SampleSource) -> int:
@@ -94,8 +140,9 @@ def measure_point(
 ) -> tuple[PointResult, TrainInfo | None]:
     """Every loader of ``config`` at its batch size and threads (plus the ideal in train mode)."""
     obs = observer or Observer()
-    names = loader_names(config)
+    names = loader_names(config, spec.modality)
     loaders: dict[str, Any] = {}
+    recorders: dict[str, LengthsRecorder] = {}
     build_s: dict[str, float] = {}
     train: TrainInfo | None = None
     try:
@@ -103,13 +150,22 @@ def measure_point(
             start = time.perf_counter()
             loaders[name] = LOADERS[name].build(dataset, spec, config)
             build_s[name] = time.perf_counter() - start
-        subjects = [Subject(name, loaders[name]) for name in names]
+        if spec.modality == "audio":
+            recorders = {name: LengthsRecorder(loaders[name]) for name in names}
+        subjects = [Subject(name, recorders.get(name, loaders[name])) for name in names]
         touch = touch_batch
         if config.mode == "train":
             touch, ideal_subject, train = _train_setup(dataset, spec, config, loaders, obs)
             subjects.append(ideal_subject)
+        lead_in = uses_lead_in(config, spec.modality)
         timings = run_interleaved(
-            subjects, reps=config.reps, warmup=config.warmup, observer=obs, touch=touch
+            subjects,
+            reps=config.reps,
+            warmup=config.warmup,
+            observer=obs,
+            touch=touch,
+            lead_in=lead_in,
+            settle=wait_for_idle_cpu if lead_in else None,
         )
     finally:
         for loader in loaders.values():
@@ -117,17 +173,7 @@ def measure_point(
             if callable(close):
                 close()
 
-    results = {
-        name: loader_result(
-            name,
-            LOADERS[name].backend,
-            config.threads,
-            timings[name],
-            build_s[name],
-            device=loader_device(name, config),
-        )
-        for name in names
-    }
+    results = _results(names, spec, config, timings, build_s, recorders)
     ideal: LoaderResult | None = None
     if config.mode == "train":
         device = resolved_device(config.device)
@@ -144,6 +190,33 @@ def measure_point(
         ideal=ideal,
     )
     return point, train
+
+
+def _results(
+    names: Sequence[str],
+    spec: PipelineSpec,
+    config: BenchConfig,
+    timings: Mapping[str, SubjectTimings],
+    build_s: Mapping[str, float],
+    recorders: Mapping[str, LengthsRecorder],
+) -> dict[str, LoaderResult]:
+    """Each loader's summary; with its audio figures when its batches' lengths were recorded."""
+    results = {}
+    unit = audio_info(spec).unit_seconds if recorders else 0.0
+    for name in names:
+        result = loader_result(
+            name,
+            LOADERS[name].backend,
+            config.threads,
+            timings[name],
+            build_s[name],
+            device=loader_device(name, config),
+        )
+        if name in recorders:
+            audio = audio_result(recorders[name], timings[name].reps, unit)
+            result = result.model_copy(update={"audio": audio})
+        results[name] = result
+    return results
 
 
 def _ratio(result: LoaderResult, ideal: LoaderResult) -> float:
@@ -181,18 +254,33 @@ def _train_setup(
     return step, Subject(IDEAL, cache.replay()), info
 
 
+def _dataset(
+    root: str | os.PathLike[str] | ImageFolder | AudioFolder, spec: PipelineSpec
+) -> ImageFolder | AudioFolder:
+    if not isinstance(root, (ImageFolder, AudioFolder)):
+        return open_dataset(root, spec)
+    if isinstance(root, AudioFolder) != (spec.modality == "audio"):
+        raise ValueError(
+            f"root: expected the dataset of an {spec.modality} spec, got {type(root).__name__}"
+        )
+    return root
+
+
 def run_bench(
-    root: str | os.PathLike[str] | ImageFolder,
+    root: str | os.PathLike[str] | ImageFolder | AudioFolder,
     config: BenchConfig,
     *,
     observer: Observer | None = None,
     command: str | None = None,
 ) -> BenchReport:
-    """Measure the configured loaders on ``root`` (an ImageFolder or its folder) and report."""
+    """Measure the configured loaders on ``root`` and report.
+
+    ``root`` is a folder (an ImageFolder, or an AudioFolder for an audio spec) or the dataset.
+    """
     load_before = load_average()
     spec = load_spec(config.spec)
-    dataset = root if isinstance(root, ImageFolder) else ImageFolder(root)
-    loader_names(config)  # fail on bad names before any loader starts
+    notes = check_config(config, spec.modality)  # fail on bad names before any loader starts
+    dataset = _dataset(root, spec)
     obs = observer or Observer()
     measured: dict[tuple[int, int], tuple[PointResult, TrainInfo | None]] = {}
 
@@ -208,11 +296,24 @@ def run_bench(
         for param, value, cfg in _points(config)
     ]
     dali, baseline = head.loaders[DALI_LOADER], head.loaders[BASELINE_LOADER]
+    if not uses_lead_in(config, spec.modality) and dali.batches_per_epoch < SHORT_EPOCH:
+        notes.append(
+            f"epochs of {dali.batches_per_epoch} batches without a lead-in: DALI starts each "
+            "timed epoch with batches prefetched while the other loaders ran (and takes CPU "
+            "from them); --lead-in on times every loader in its steady state"
+        )
+    if isinstance(dataset, AudioFolder):
+        info = audio_dataset_info(dataset)
+    else:
+        info = dataset_info(dataset)
     return BenchReport(
         command=command,
         config=config,
         spec_name=spec.name,
         spec_fingerprint=spec.fingerprint,
+        modality=spec.modality,
+        audio=audio_info(spec) if spec.modality == "audio" else None,
+        notes=notes,
         dali=dali,
         baseline=baseline,
         speedup=speedup(dali, baseline),
@@ -221,5 +322,5 @@ def run_bench(
         ideal=head.ideal,
         train=train,
         sweep=sweep,
-        env=collect_env(dataset_info(dataset), load_before=load_before),
+        env=collect_env(info, load_before=load_before),
     )

@@ -25,7 +25,7 @@ def render_markdown(report: BenchReport) -> str:
     out.append("")
     out += [f"- {line}" for line in summary.headline(report)]
     if report.sweep:
-        out += ["", "### Sweep (images/s, median (q1-q3))", ""]
+        out += ["", f"### Sweep ({summary.unit(report)}/s, median (q1-q3))", ""]
         headers = summary.sweep_columns(report)
         body = summary.sweep_rows(report)
         lines = _table(headers, body)
@@ -34,8 +34,9 @@ def render_markdown(report: BenchReport) -> str:
         out += lines
     out += [
         "",
-        f"schema {report.schema_version}, created {report.created}; images/s are medians of "
-        "interleaved reps, IQR = q1-q3 of the reps, wait = time the loop waited for a batch.",
+        f"schema {report.schema_version}, created {report.created}; {summary.unit(report)}/s are "
+        "medians of interleaved reps, IQR = q1-q3 of the reps, wait = time the loop waited for "
+        "a batch.",
         "",
     ]
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""``--plot PNG``: images/s per loader as bars with IQR error bars; a sweep as lines.
+"""``--plot PNG``: images/s (samples/s for audio) per loader as bars with IQR error bars; a
+sweep as lines.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot): no GUI backend, no global
 figure state, safe inside a user's process or a test.
@@ -11,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from .report import BenchReport, LoaderResult
+from .summary import baseline_label, unit
 
 _COLORS = {
     "dali": "#76b900",  # NVIDIA green
     "dali-cpu": "#4a7a00",
     "reference": "#4c72b0",
     "reference-tvio": "#8172b2",
+    "dali-bucketed": "#a8d65c",
+    "reference-bucketed": "#8fb0dd",
     "ideal": "#999999",
 }
 _FALLBACK = ("#dd8452", "#55a868", "#c44e52", "#937860")
@@ -41,8 +45,11 @@ def _bars(ax: Any, report: BenchReport) -> None:
     colors = [_color(n, i) for i, n in enumerate(names)]
     bars = ax.bar(names, rates, yerr=_yerr(results), capsize=6, color=colors, zorder=2)
     base = report.baseline.images_per_s
+    versus = "reference" if report.modality == "audio" else "PIL"
     for bar, r in zip(bars, results):
-        label = f"{r.images_per_s:,.0f}\n{r.images_per_s / base:.2f}x PIL" if base > 0 else ""
+        label = f"{r.images_per_s:,.0f}\n{r.images_per_s / base:.2f}x {versus}" if base > 0 else ""
+        if r.audio is not None:
+            label += f"\npadding {r.audio.padding_ratio:.2f}"
         if r.of_ideal is not None:
             label += f"\n{r.of_ideal:.0%} of ideal"
         ax.annotate(
@@ -72,8 +79,10 @@ def _bars(ax: Any, report: BenchReport) -> None:
         )
         top = max(top, q3)
     ax.set_ylim(0, top * 1.3)  # room for the labels above the bars
-    unit = "training images/s" if report.config.mode == "train" else "images/s"
-    ax.set_ylabel(f"{unit} (median, bars: IQR)")
+    rate = f"{unit(report)}/s"
+    ax.set_ylabel(
+        f"{'training ' if report.config.mode == 'train' else ''}{rate} (median, bars: IQR)"
+    )
     ax.grid(axis="y", alpha=0.3, zorder=0)
     ax.tick_params(axis="x", labelsize=9)
 
@@ -106,11 +115,11 @@ def _sweep_lines(ax: Any, report: BenchReport, parameter: str) -> None:
     if parameter == "batch_size":
         ax.set_xscale("log", base=2)
         ax.set_xticks([p.value for p in points], [str(p.value) for p in points])
-    ax.set_ylabel("images/s (median, bars: IQR)")
+    ax.set_ylabel(f"{unit(report)}/s (median, bars: IQR)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"images/s vs {parameter}", fontsize=10)
+    ax.set_title(f"{unit(report)}/s vs {parameter}", fontsize=10)
 
 
 def write_plot(report: BenchReport, path: str | os.PathLike[str]) -> Path:
@@ -132,7 +141,7 @@ def write_plot(report: BenchReport, path: str | os.PathLike[str]) -> Path:
     mode = f"train step ({report.train.model})" if report.train is not None else "loader only"
     axes[0].set_title(
         f"{report.spec_name or cfg.spec}, {mode}, batch {cfg.batch_size}, {cfg.threads} threads\n"
-        f"DALI / PIL baseline {report.speedup:.2f}x",
+        f"DALI / {baseline_label(report)} {report.speedup:.2f}x",
         fontsize=10,
     )
     for ax, parameter in zip(axes[1:], parameters):
@@ -140,7 +149,7 @@ def write_plot(report: BenchReport, path: str | os.PathLike[str]) -> Path:
     gpu = env.gpu or "no GPU"
     fig.suptitle(
         f"dali-pipelines bench: {env.cpu_model} ({env.cpu_usable} CPUs), {gpu}; "
-        f"{env.dataset.images} images, median of {cfg.reps} interleaved reps",
+        f"{env.dataset.images} {unit(report)}, median of {cfg.reps} interleaved reps",
         fontsize=10,
     )
     target = Path(path)

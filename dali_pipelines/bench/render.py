@@ -25,9 +25,12 @@ class RichProgress(Observer):
     """One bar per epoch (``dali  rep 2/5``), plus an overall bar of epochs.
 
     Progress is drawn on stderr (via ``console``) so stdout stays clean for the table.
+    ``unit`` is what batches hold: ``images``, or ``samples`` in an audio run.
     """
 
-    def __init__(self, console: Console, total_epochs: int):
+    def __init__(self, console: Console, total_epochs: int, unit: str = "images"):
+        self._unit = unit
+        self._rate = "img/s" if unit == "images" else f"{unit}/s"
         self._progress = Progress(
             TextColumn("[bold]{task.description:<30}"),
             BarColumn(),
@@ -64,14 +67,14 @@ class RichProgress(Observer):
 
     def epoch_done(self, subject: str, label: str, timing: EpochTiming) -> None:
         if self._epoch is not None:
-            self._progress.update(self._epoch, rate=f"{timing.images_per_s:8.0f} img/s")
+            self._progress.update(self._epoch, rate=f"{timing.images_per_s:8.0f} {self._rate}")
             # Finished epochs stay visible only as the summary line: keep the screen short.
             self._progress.remove_task(self._epoch)
             self._epoch = None
         self._progress.advance(self._overall)
         self._progress.console.print(
-            f"{subject:<15} {label:<12} {timing.images:>6} images "
-            f"{timing.seconds:7.2f} s {timing.images_per_s:8.0f} img/s"
+            f"{subject:<18} {label:<12} {timing.images:>6} {self._unit} "
+            f"{timing.seconds:7.2f} s {timing.images_per_s:8.0f} {self._rate}"
         )
 
 
@@ -90,14 +93,16 @@ def results_table(report: BenchReport) -> Table:
 
 def sweep_table(report: BenchReport) -> Table:
     headers = summary.sweep_columns(report)
-    table = _table("sweep: images/s median (q1-q3)", headers, summary.sweep_rows(report))
+    title = f"sweep: {summary.unit(report)}/s median (q1-q3)"
+    table = _table(title, headers, summary.sweep_rows(report))
     for column in table.columns[2:]:
         column.justify = "right"
     return table
 
 
-#: Width for tables printed to a pipe or file (rich would squeeze them into 80 columns).
-PIPE_WIDTH = 120
+#: Width for tables printed to a pipe or file (rich would squeeze them into 80 columns); 132
+#: fits the audio table's ten columns with the longest loader name (reference-bucketed).
+PIPE_WIDTH = 132
 
 
 def widened(console: Console) -> Console:

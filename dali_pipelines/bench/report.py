@@ -7,6 +7,9 @@ read so a newer writer's report still loads in an older reader.
 Version history: 1 (loader mode, ``others``); 2: ``mode`` may be ``train`` (then images/s are
 training-step images/s), ``others`` is replaced by ``loaders`` (every loader, headline ones
 included) and ``speedups``; IQRs, batch latencies, loader waits, ``ideal`` and ``sweep`` added.
+Added within 2: audio runs (``modality: "audio"``: ``images_*`` fields count samples, a clip or a
+window each; ``audio`` on the report, on each loader and on the dataset), ``notes``,
+``config.bucketing`` and ``config.lead_in``. An image report reads exactly as before.
 """
 
 from __future__ import annotations
@@ -43,6 +46,21 @@ class Latency(_Model):
     max: float
 
 
+class AudioResult(_Model):
+    """A loader's audio figures over the timed reps; seconds are the batches' ``lengths``
+    times the report's ``audio.unit_seconds``."""
+
+    seconds_per_s: float = Field(description="median over the reps of audio seconds / epoch s")
+    seconds_per_s_q1: float
+    seconds_per_s_q3: float
+    seconds_per_s_iqr: float
+    seconds_per_s_reps: list[float]
+    seconds_per_epoch: float = Field(description="audio seconds in the first timed rep")
+    padding_ratio: float = Field(
+        description="padded / real frames over the timed reps (0: no padding)"
+    )
+
+
 class LoaderResult(_Model):
     """One loader's measurements. ``images_per_s`` is the median over the timed reps."""
 
@@ -66,11 +84,28 @@ class LoaderResult(_Model):
     of_ideal: float | None = Field(
         default=None, description="train mode: images_per_s / ideal.images_per_s"
     )
+    audio: AudioResult | None = Field(
+        default=None, description="audio runs: seconds of audio per second, padding"
+    )
+
+
+class AudioDatasetInfo(_Model):
+    """An audio dataset from its headers (nothing decoded). Counts are per file."""
+
+    files: int
+    seconds: float = Field(description="total duration of the samples")
+    mean_seconds: float
+    min_seconds: float
+    max_seconds: float
+    sample_rates: dict[str, int] = Field(description="files per sample rate (Hz)")
+    channels: dict[str, int] = Field(description="files per channel count")
+    formats: dict[str, int] = Field(description="files per container (WAV, FLAC, OGG)")
+    bad_headers: int = Field(0, description="files whose header is unusable")
 
 
 class DatasetInfo(_Model):
     root: str
-    images: int
+    images: int = Field(description="samples: images, or audio clips or windows (audio runs)")
     classes: int
     total_bytes: int
     mean_bytes: float
@@ -79,6 +114,9 @@ class DatasetInfo(_Model):
     jpeg_fraction: float = Field(default=1.0, description="share of files that are JPEGs")
     jpeg_quality: float | None = Field(
         default=None, description="mean JPEG quality, estimated from quantization tables"
+    )
+    audio: AudioDatasetInfo | None = Field(
+        default=None, description="audio runs (the image fields are then 0)"
     )
 
 
@@ -126,7 +164,8 @@ class BenchConfig(_Model):
     drop_last: bool = False
     loaders: list[str] = Field(
         default_factory=lambda: [DALI_LOADER, BASELINE_LOADER, "reference-tvio", "torchvision"],
-        description="loaders to measure (dali and reference always; dali-cpu joins on a GPU)",
+        description="loaders to measure (dali and reference always; dali-cpu joins on a GPU; "
+        "an audio spec skips the image-only defaults)",
     )
     model: Literal["auto", "tiny", "resnet18", "resnet50"] = Field(
         "auto", description="train mode's model (auto: a tiny CNN on CPU, resnet18 on GPU)"
@@ -134,6 +173,28 @@ class BenchConfig(_Model):
     sweep: dict[str, list[int]] = Field(
         default_factory=dict, description="parameter -> values, each varied alone"
     )
+    lead_in: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="on: an untimed epoch of a loader right before each timed one, and idle "
+        "CPU before the next loader (DALI prefetches into its next epoch: short interleaved "
+        "epochs give it a head start and take CPU from the others); auto: on for audio specs",
+    )
+    bucketing: bool = Field(
+        False,
+        description="audio: also measure dali and reference with length bucketing "
+        "(dali-bucketed, reference-bucketed) and compare their padding ratios",
+    )
+
+
+class AudioInfo(_Model):
+    """How an audio run's lengths become seconds: the output's length unit and its duration."""
+
+    length_unit: Literal["samples", "frames"] = Field(
+        description="samples of a wave, or feature frames (one per spectrogram hop)"
+    )
+    sample_rate: int
+    hop: int | None = Field(description="frames: the spectrogram's hop in samples")
+    unit_seconds: float = Field(description="seconds per length unit: 1/rate, or hop/rate")
 
 
 class TrainInfo(_Model):
@@ -166,8 +227,17 @@ class BenchReport(_Model):
     config: BenchConfig
     spec_name: str | None
     spec_fingerprint: str
+    modality: Literal["image", "audio"] = Field(
+        "image", description="the spec's; audio: images_* fields count samples"
+    )
+    audio: AudioInfo | None = Field(default=None, description="audio runs: the length unit")
+    notes: list[str] = Field(
+        default_factory=list, description="what the run left out, and why (skipped loaders)"
+    )
     dali: LoaderResult
-    baseline: LoaderResult = Field(description="the PIL reference loader")
+    baseline: LoaderResult = Field(
+        description="the reference loader (PIL; audio: soundfile + soxr + torch)"
+    )
     speedup: float = Field(description="dali.images_per_s / baseline.images_per_s")
     loaders: dict[str, LoaderResult] = Field(description="every loader, dali and baseline too")
     speedups: dict[str, float] = Field(description="dali.images_per_s over each other loader's")

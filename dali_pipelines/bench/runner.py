@@ -48,6 +48,7 @@ class EpochTiming:
 
     ``wait_s[i]`` is the time the loop waited for batch ``i`` (``[0]`` includes ``iter()``);
     ``batch_s[i]`` is that wait plus the touch (in train mode, the training step).
+    ``epoch`` is the number the subject's ``set_epoch`` got (None outside the runner).
     """
 
     images: int = 0
@@ -55,6 +56,7 @@ class EpochTiming:
     seconds: float = 0.0
     batch_s: list[float] = field(default_factory=list)
     wait_s: list[float] = field(default_factory=list)
+    epoch: int | None = None
 
     @property
     def images_per_s(self) -> float:
@@ -137,6 +139,24 @@ class Subject:
 class SubjectTimings:
     warmup: list[EpochTiming] = field(default_factory=list)
     reps: list[EpochTiming] = field(default_factory=list)
+    lead_in: list[EpochTiming] = field(default_factory=list)
+
+
+def wait_for_idle_cpu(*, busy: float = 0.1, interval: float = 0.05, timeout: float = 10.0) -> float:
+    """Wait until this process uses less than ``busy`` of a core over ``interval`` seconds (or
+    ``timeout`` passes); returns the seconds waited.
+
+    A loader may keep working after its epoch ends (DALI prefetches into its next epoch on its
+    own threads); waiting for that to finish keeps it off the next subject's clock. The process
+    CPU clock counts every thread of this process, DALI's C++ threads included.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(interval)
+        if (time.process_time() - cpu) < busy * (time.perf_counter() - wall):
+            break
+    return time.perf_counter() - start
 
 
 def run_interleaved(
@@ -146,12 +166,19 @@ def run_interleaved(
     warmup: int = 1,
     observer: Observer | None = None,
     touch: Callable[[Any], int] = touch_batch,
+    lead_in: bool = False,
+    settle: Callable[[], object] | None = None,
 ) -> dict[str, SubjectTimings]:
     """Warm each subject up, then time ``reps`` epochs of each, interleaved.
 
     Rep ``r`` runs every subject once, the order rotated by ``r`` (A B, B A, A B, ...), so slow
     drift (thermal throttling, a neighbour's load, page cache) hits all subjects alike and no
     subject always runs right after the same other one.
+
+    With ``lead_in`` each timed epoch comes right after an untimed epoch of the same subject, so
+    a loader that flows from one epoch into the next (DALI) is timed in that steady state, not
+    with a head start prepared while others ran. ``settle`` is called after each subject's turn
+    (e.g. :func:`wait_for_idle_cpu`), so what it still does then is on nobody's clock.
     """
     if reps < 1:
         raise ValueError(f"reps: expected >= 1, got {reps}")
@@ -162,29 +189,34 @@ def run_interleaved(
         raise ValueError(f"subjects: expected unique names, got {names}")
     obs = observer or Observer()
     results = {s.name: SubjectTimings() for s in subjects}
-    epoch = 0
 
-    def one(subject: Subject, label: str, into: list[EpochTiming]) -> None:
+    def one(subject: Subject, epoch: int, label: str, into: list[EpochTiming]) -> None:
         obs.epoch_started(subject.name, label, subject.total_batches())
         timing = time_epoch(
             subject.start_epoch(epoch),
             touch=touch,
             on_batch=lambda n: obs.batch_done(subject.name, n),
         )
+        timing.epoch = epoch
         into.append(timing)
         obs.epoch_done(subject.name, label, timing)
 
     for w in range(warmup):
         for subject in subjects:
-            one(
-                subject,
-                "warm-up" if warmup == 1 else f"warm-up {w + 1}/{warmup}",
-                results[subject.name].warmup,
-            )
-        epoch += 1
+            label = "warm-up" if warmup == 1 else f"warm-up {w + 1}/{warmup}"
+            one(subject, w, label, results[subject.name].warmup)
+            if settle is not None:
+                settle()
+    # Every subject runs the same epoch numbers in a round: the same shuffled orders.
+    per_round = 2 if lead_in else 1
     for r in range(reps):
+        epoch = warmup + per_round * r
         shift = r % len(subjects) if subjects else 0
         for subject in list(subjects[shift:]) + list(subjects[:shift]):
-            one(subject, f"rep {r + 1}/{reps}", results[subject.name].reps)
-        epoch += 1
+            timings = results[subject.name]
+            if lead_in:
+                one(subject, epoch, f"lead-in {r + 1}/{reps}", timings.lead_in)
+            one(subject, epoch + per_round - 1, f"rep {r + 1}/{reps}", timings.reps)
+            if settle is not None:
+                settle()
     return results

@@ -7,7 +7,9 @@ shifts of those give thousands of distinct, ImageNet-like JPEGs (300-700 px side
 75-95) in seconds.
 
 Every image is a pure function of ``(seed, index)``, so the same seed gives byte-identical files
-whatever the thread count or the order in which images are written.
+whatever the thread count or the order in which images are written. The cached variants keep a
+made folder for reuse: :func:`cached_demo_imagefolder`, and :func:`cached_demo_audio` for the
+demo audio set of :mod:`.demo_audio`.
 """
 
 from __future__ import annotations
@@ -191,17 +193,53 @@ def cached_demo_imagefolder(
     concurrent one never leaves a half-written folder that looks complete.
     """
     _check_args(n, classes)
-    final = demo_cache_path(cache_dir, n, classes, seed)
-    if _is_complete(final, n, classes, seed):
+    return _cached(
+        demo_cache_path(cache_dir, n, classes, seed),
+        _manifest(n, classes, seed),
+        lambda tmp: make_demo_imagefolder(
+            tmp, n=n, classes=classes, seed=seed, workers=workers, on_image=on_image
+        ),
+    )
+
+
+def demo_audio_cache_path(cache_dir: str | os.PathLike[str], n: int, seed: int) -> Path:
+    return Path(cache_dir) / f"demo-audio-{n}-{seed}"
+
+
+def cached_demo_audio(
+    cache_dir: str | os.PathLike[str] = ".cache",
+    n: int = 200,
+    seed: int = 0,
+    workers: int | None = None,
+    on_file: Callable[[], None] | None = None,
+) -> tuple[Path, bool]:
+    """``cache_dir/demo-audio-<n>-<seed>`` (:func:`~.demo_audio.make_demo_audio`'s layout, the
+    AudioFolder in its ``clips/``), made once and reused like :func:`cached_demo_imagefolder`."""
+    from . import demo_audio
+
+    expected = demo_audio._manifest(n, seed, None)
+    return _cached(
+        demo_audio_cache_path(cache_dir, n, seed),
+        expected,
+        lambda tmp: demo_audio.make_demo_audio(
+            tmp, n=n, seed=seed, workers=workers, on_file=on_file
+        ),
+    )
+
+
+def _cached(
+    final: Path, expected: dict[str, Any], make: Callable[[Path], object]
+) -> tuple[Path, bool]:
+    """``final`` when its manifest has ``expected``, else made by ``make`` in a temporary sibling
+    and renamed into place: (path, created)."""
+    if _is_complete(final, expected):
         return final, False
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
-        make_demo_imagefolder(
-            tmp, n=n, classes=classes, seed=seed, workers=workers, on_image=on_image
-        )
+        make(tmp)
         if final.exists():
-            if _is_complete(final, n, classes, seed):  # another process finished first
+            if _is_complete(final, expected):  # another process finished first
                 return final, False
             shutil.rmtree(final)  # stale: older generator or an incomplete folder
         os.replace(tmp, final)
@@ -211,9 +249,8 @@ def cached_demo_imagefolder(
     return final, True
 
 
-def _is_complete(root: Path, n: int, classes: int, seed: int) -> bool:
+def _is_complete(root: Path, expected: dict[str, Any]) -> bool:
     manifest = read_manifest(root)
     if manifest is None:
         return False
-    expected = _manifest(n, classes, seed)
     return all(manifest.get(key) == value for key, value in expected.items())

@@ -146,3 +146,43 @@ def test_bad_counts(kwargs: dict[str, Any], message: str) -> None:
 def test_subject_names_must_be_unique() -> None:
     with pytest.raises(ValueError, match="unique"):
         run_interleaved([Subject("a", []), Subject("a", [])], reps=1)
+
+
+def test_a_lead_in_per_timed_epoch_then_settle() -> None:
+    """Each timed epoch follows an untimed one of the same subject (a loader flowing into its
+    next epoch is timed in its steady state); settle runs after each subject's turn."""
+    log: list[str] = []
+    a, b = FakeLoader(8, 4, log, "a"), FakeLoader(6, 4, log, "b")
+    settled: list[int] = []
+    results = run_interleaved(
+        [Subject("a", a), Subject("b", b)],
+        reps=2,
+        warmup=1,
+        lead_in=True,
+        settle=lambda: settled.append(len(log)),
+    )
+    assert log == ["a", "b", "a", "a", "b", "b", "b", "b", "a", "a"]
+    assert settled == [1, 2, 4, 6, 8, 10]
+    assert a.epochs == [0, 1, 2, 3, 4] and b.epochs == [0, 1, 2, 3, 4]
+    assert [t.epoch for t in results["a"].reps] == [2, 4]
+    assert [t.epoch for t in results["a"].lead_in] == [1, 3]
+    assert len(results["b"].warmup) == 1 and results["b"].warmup[0].epoch == 0
+
+
+def test_wait_for_idle_cpu_waits_out_a_busy_thread() -> None:
+    import threading
+
+    from dali_pipelines.bench.runner import wait_for_idle_cpu
+
+    assert wait_for_idle_cpu(timeout=5.0) < 1.0  # idle now: one or a few polls
+    stop = time.perf_counter() + 0.4
+
+    def spin() -> None:
+        while time.perf_counter() < stop:
+            pass
+
+    worker = threading.Thread(target=spin)
+    worker.start()
+    waited = wait_for_idle_cpu(timeout=5.0)
+    worker.join()
+    assert 0.3 <= waited < 5.0

@@ -33,7 +33,7 @@ lint: install-dev
 	$(VENV)/bin/mypy dali_pipelines
 
 test: install-dev lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadscope
 
 # The spec/contract tests at the lowest versions pyproject.toml allows, in .cache/lowest-venv
 # (torch/torchvision/DALI shared from $(VENV)): a floor set too low fails here.

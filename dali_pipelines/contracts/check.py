@@ -232,8 +232,15 @@ def _check_tensor(
             report(f"{p.name}.memory_format: expected {p.memory_format}, got {got}")
     if p.at_most is not None:
         _check_at_most(p, x, p.at_most, bound, report)
-    if values == "off" or p.value_range is None:
-        return
+    if values != "off" and p.value_range is not None:
+        _check_values(p, x, kind, values, offset, report)
+
+
+def _check_values(
+    p: _TensorPlan, x: Any, kind: str, values: ValuesMode, offset: int, report: _Report
+) -> None:
+    """The value range over the elements ``values`` picks."""
+    assert p.value_range is not None
     sample, note = _sample(x, kind, values, offset)
     if sample.size == 0 if kind == "numpy" else sample.numel() == 0:
         return

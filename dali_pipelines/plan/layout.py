@@ -142,17 +142,7 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
     for name in names:
         if names.count(name) > 1:
             raise SpecError(f"source.outputs: expected distinct output names, got {name!r} twice")
-    box_image = 0
-    if boxes is not None:
-        if boxes.image is not None:
-            box_image = next(c.position for c in images if c.name == boxes.image)
-        for step in steps:
-            if step.op.box_rule == "refuse":
-                raise SpecError(
-                    f"ops[{step.index}] ({step.op.name}): expected an op that keeps boxes "
-                    f"aligned (flips, crops, resize, pad or a pixel-wise op) with a "
-                    f"'boxes' output, got {step.op.name}"
-                )
+    box_image = _box_image(boxes, images, steps)
     rule = spec.shared_random
     shared = tuple(_step_shared(step, rule) for step in steps)
     return Layout(
@@ -167,6 +157,24 @@ def make_layout(source: SourceSpec | None, steps: tuple[Step, ...], fixed: bool)
         slots=tuple(slots),
         per_column=any(step.op.random and not s for step, s in zip(steps, shared)),
     )
+
+
+def _box_image(
+    boxes: BoxesOutput | None, images: list[ImageColumn], steps: tuple[Step, ...]
+) -> int:
+    """The image column the boxes follow; :class:`SpecError` for an op without a box rule."""
+    if boxes is None:
+        return 0
+    for step in steps:
+        if step.op.box_rule == "refuse":
+            raise SpecError(
+                f"ops[{step.index}] ({step.op.name}): expected an op that keeps boxes "
+                f"aligned (flips, crops, resize, pad or a pixel-wise op) with a "
+                f"'boxes' output, got {step.op.name}"
+            )
+    if boxes.image is None:
+        return 0
+    return next(c.position for c in images if c.name == boxes.image)
 
 
 def make_audio_layout(source: SourceSpec | None, steps: tuple[Step, ...]) -> Layout:

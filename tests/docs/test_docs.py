@@ -135,3 +135,22 @@ def test_code_blocks_run(
         for name, folder in user_data.items():
             changes = _changes(before[name], _snapshot(folder))
             assert not changes, f"{where} wrote into the user's {name}/: {changes}"
+
+
+LINK = re.compile(r"\]\((?:\./)?(docs/)?([\w.-]+\.md)\)")
+
+
+def test_readme_links_every_doc() -> None:
+    linked = {name for _, name in LINK.findall((ROOT / "README.md").read_text(encoding="utf-8"))}
+    missing = sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name not in linked)
+    assert not missing, f"README.md: link {missing}"
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in ("validate", "assess", "check", "preview"):
+        assert f"dali-pipelines {command}" in text, command
+
+
+def test_quickstart_points_onwards() -> None:
+    text = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    linked = {name for _, name in LINK.findall(text)}
+    assert {"hybrid.md", "bad-data.md", "distributed.md"} <= linked
+    assert "dali-pipelines validate" in text and "dali-pipelines assess" in text

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ._common import stderr
 
 #: Subcommand modules, in help order. Adding a command: a module with ``register`` + one name here.
-COMMAND_MODULES = ("demo_data", "bench", "check", "contract", "validate", "assess")
+COMMAND_MODULES = ("demo_data", "bench", "preview", "check", "contract", "validate", "assess")
 
 
 def build_parser() -> argparse.ArgumentParser:

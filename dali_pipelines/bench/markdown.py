@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import summary
+from . import legend, summary
 from .report import BenchReport
 
 
@@ -24,6 +24,7 @@ def render_markdown(report: BenchReport) -> str:
     out += _table(summary.columns(report), summary.rows(report))
     out.append("")
     out += [f"- {line}" for line in summary.headline(report)]
+    out += ["", "Loaders:", ""] + [f"- {line}" for line in legend.lines(report)]
     if report.sweep:
         out += ["", f"### Sweep ({summary.unit(report)}/s, median (q1-q3))", ""]
         headers = summary.sweep_columns(report)

@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import summary
+from . import legend, summary
 from .report import BenchReport
 from .runner import EpochTiming, Observer
 from .summary import RIGHT_ALIGNED
@@ -118,5 +118,8 @@ def print_report(report: BenchReport, console: Console) -> None:
     console.print(f"[bold]{lines[0]}[/bold]")
     for line in lines[1:]:
         console.print(line)
+    console.print("loaders:", highlight=False, markup=False)
+    for line in legend.lines(report):
+        console.print(f"  {line}", highlight=False, markup=False)
     if report.sweep:
         console.print(sweep_table(report))

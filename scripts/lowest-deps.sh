@@ -38,8 +38,11 @@ echo "resolved:"
 "$LOW/bin/python" - <<'EOF'
 from importlib import metadata
 for name in ("pydantic", "pydantic-core", "numpy", "pillow", "rich", "pyyaml", "pytest",
-             "hypothesis", "torch", "torchvision", "nvidia-dali-cuda120"):
-    print(f"  {name}=={metadata.version(name)}")
+             "hypothesis", "torch", "torchvision", "nvidia-dali-cuda120", "nvidia-dali-cuda130"):
+    try:
+        print(f"  {name}=={metadata.version(name)}")
+    except metadata.PackageNotFoundError:  # DALI: one of its two wheels, the extra installed
+        pass
 EOF
 
 if [ "$#" -eq 0 ]; then

@@ -29,7 +29,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 #: Shared from the main environment, not installed at their floors: torch/torchvision are
 #: pinned by the Makefile (gigabytes of CUDA wheels); DALI's floor is the installed build.
-PINNED = {"torch", "torchvision", "nvidia-dali-cuda120"}
+PINNED = {"torch", "torchvision", "nvidia-dali-cuda120", "nvidia-dali-cuda130"}
 #: From the dev extra: what running the tests needs, checked at its floors too.
 TEST_TOOLS = {"pytest", "hypothesis"}
 
@@ -76,9 +76,15 @@ def closure(names: set[str], installed_low: set[str]) -> set[str]:
     return seen
 
 
+def installed_main() -> set[str]:
+    """The distributions of the running (main) environment, by canonical name."""
+    return {str(canonicalize_name(d.metadata["Name"])) for d in metadata.distributions()}
+
+
 def overlay(target: Path, installed_low: set[str]) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    for name in sorted(closure(PINNED, installed_low)):
+    # DALI is an extra: the main environment has one of its wheels (or none).
+    for name in sorted(closure(PINNED & installed_main(), installed_low)):
         dist = metadata.distribution(name)
         tops = {Path(str(f)).parts[0] for f in dist.files or ()}
         for top in sorted(tops):

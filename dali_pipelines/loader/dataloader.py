@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..availability import cuda_available, dali_import_error, require_dali
+from ..availability import cuda_available, dali_import_error, install_hint, require_dali
 from ..backends.recovery import OnError, Recovery
 from ..backends.runner import Runner
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
@@ -155,7 +155,7 @@ class DataLoader:
                     f"DALI cannot be imported ({reason}); falling back to the reference "
                     "backend (each op in torch on the same per-sample draws: deterministic and "
                     "resumable, the same batches as DALI within each op's tolerance, see "
-                    "docs/operators.md; slower). Install nvidia-dali-cuda120 for DALI.",
+                    f"docs/operators.md; slower). For DALI: {install_hint()}.",
                     RuntimeWarning,
                     stacklevel=3,
                 )

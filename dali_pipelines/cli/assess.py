@@ -6,7 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from ._common import SubParsers, add_command, option_from_field, stdout
+from ._common import SubParsers, add_command, device_option, option_from_field, stderr, stdout
+
+#: Below this many columns the table's prose cells wrap into tall narrow cells: a list instead.
+TABLE_MIN_WIDTH = 120
 
 
 def register(subparsers: SubParsers) -> None:
@@ -29,7 +32,7 @@ def register(subparsers: SubParsers) -> None:
         action="store_true",
         help="keep in Python every transform whose DALI op computes differently",
     )
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--device", **device_option(help="where DALI runs"))
     parser.add_argument("--python-placement", **_loader_option("python_placement"))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -44,32 +47,60 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from rich.markup import escape
-    from rich.table import Table
 
     from ..translate.assess import assess, resolve
 
     sys.path.insert(0, "")  # a module next to where the command runs, as `python -m` finds it
     try:
         target = resolve(args.target)
-    except (ImportError, AttributeError, ValueError) as exc:
-        from ._common import stderr
-
-        stderr().print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+    except (ImportError, AttributeError, ValueError) as exc:  # no such module or attribute
+        stderr().print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         return 2
+    except Exception as exc:  # the user's module or factory raised: it failed, not the usage
+        message = f"{args.target}: {type(exc).__name__}: {exc}"
+        stderr().print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True)
+        return 1
+    device = "gpu" if args.device.startswith("gpu") else "cpu"  # placement needs no index
     result = assess(
-        target, strict=args.strict, device=args.device, python_placement=args.python_placement
+        target, strict=args.strict, device=device, python_placement=args.python_placement
     )
     out = stdout()
     if args.json:
         out.print_json(json.dumps(result.to_json()))
         return 0
-    table = Table(title=f"{args.target} on {args.device}" + (" (strict)" if args.strict else ""))
+    title = f"{args.target} on {device}" + (" (strict)" if args.strict else "")
+    out.print(_table(title, result) if out.width >= TABLE_MIN_WIDTH else _listing(title, result))
+    out.print(f"segments: {escape(result.segments_text())}")
+    return 0
+
+
+def _table(title: str, result: Any) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title)
     for column in ("#", "transform", "op", "runs on", "DALI operator / why", "differs"):
         table.add_column(column, overflow="fold")
     for row in result.rows:
         position = "" if row.position is None else str(row.position)
         cells = (row.transform, row.op, row.where, row.detail, row.differs)
         table.add_row(position, *(escape(c) for c in cells))
-    out.print(table)
-    out.print(f"segments: {escape(result.segments_text())}")
-    return 0
+    return table
+
+
+def _listing(title: str, result: Any) -> Any:
+    """One block per transform: ``#  transform -> op``, then its fields indented, wrapped at
+    the terminal's width (a narrow terminal: the table's cells would be a few words wide)."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    blocks: list[Any] = [Text(title, style="bold")]
+    for row in result.rows:
+        position = "-" if row.position is None else str(row.position)
+        blocks.append(Text(f"{position}  {row.transform} -> {row.op}", style="bold"))
+        fields = (("runs on", row.where), ("DALI operator / why", row.detail))
+        for name, value in (*fields, ("differs", row.differs)):
+            if value:
+                blocks.append(Padding(Text(f"{name}: {value}"), (0, 0, 0, 3)))
+    return Group(*blocks)

@@ -1,7 +1,8 @@
 """``dali-pipelines bench``: the DALI loader vs torchvision baselines, loader-only or train-step;
 for an audio spec, the DALI loader vs the reference audio loader (soundfile + soxr + torch).
 
-Exit codes: 0 measured, 1 failed or ``--fail-under`` not met, 2 bad usage.
+Exit codes: 0 measured, 1 failed or ``--fail-under`` not met, 2 bad usage (checked before any
+progress bar: options, --spec, a missing --data folder).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._common import (
     SubParsers,
     add_command,
+    device_option,
     non_negative_int,
     option_from_field,
     positive_int,
@@ -68,15 +70,16 @@ def _data_options(data: argparse._ArgumentGroup) -> None:
         "--modality",
         choices=("image", "audio"),
         default=None,
-        help=f"the spec's when --spec is given; audio without --spec: {DEFAULT_AUDIO_SPEC}; "
-        "None: image",
+        help=f"what the data is (default: the spec's modality); audio without --spec runs "
+        f"{DEFAULT_AUDIO_SPEC}",
     )
     data.add_argument(
         "--n",
         type=positive_int,
         default=DEMO_N["image"],
         action=_Explicit,
-        help=f"demo images, or clips (without --data; audio: {DEMO_N['audio']} by default)",
+        help=f"demo images, or clips, without --data (default: {DEMO_N['image']}; audio: "
+        f"{DEMO_N['audio']})",
     )
     data.add_argument(
         "--classes",
@@ -89,19 +92,28 @@ def _data_options(data: argparse._ArgumentGroup) -> None:
         "--demo-seed", type=non_negative_int, default=0, help="demo data seed (without --data)"
     )
     data.add_argument(
-        "--cache-dir", type=Path, default=Path(".cache"), help="where demo data is cached"
+        "--cache-dir",
+        type=Path,
+        default=Path(".cache"),
+        metavar="DIR",
+        help="where demo data is cached",
     )
 
 
 def _measurement_options(run_opts: argparse._ArgumentGroup) -> None:
     # Defaults and help come from BenchConfig, the report's record of what was asked for.
     spec = _from_config("spec", metavar="NAME|FILE", action=_Explicit)
-    spec["help"] += f" (--modality audio: {DEFAULT_AUDIO_SPEC} by default)"
+    spec["help"] = f"strategy name or spec file (default: {spec['default']}; with --modality "
+    spec["help"] += f"audio: {DEFAULT_AUDIO_SPEC})"
     run_opts.add_argument("--spec", **spec)
     for flag in ("--batch-size", "--threads"):
         run_opts.add_argument(flag, **_from_config(flag))
     run_opts.add_argument("--reps", "--epochs", **_from_config("reps"))
-    for flag in ("--warmup", "--seed", "--device", "--mode", "--model"):
+    for flag in ("--warmup", "--seed"):
+        run_opts.add_argument(flag, **_from_config(flag))
+    device = device_option(default="auto", auto=True, help="where DALI runs and the model trains")
+    run_opts.add_argument("--device", **_from_config("device", **device, choices=None))
+    for flag in ("--mode", "--model"):
         run_opts.add_argument(flag, **_from_config(flag))
     run_opts.add_argument("--loaders", **_from_config("loaders", type=_names, metavar="A,B,..."))
     run_opts.add_argument("--bucketing", **_from_config("bucketing", action="store_true"))
@@ -116,12 +128,18 @@ def _measurement_options(run_opts: argparse._ArgumentGroup) -> None:
 
 
 def _output_options(out: argparse._ArgumentGroup) -> None:
-    out.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the report")
+    out.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="write the report as JSON"
+    )
     out.add_argument(
         "--markdown", type=Path, default=None, metavar="PATH", help="write a markdown summary"
     )
     out.add_argument(
-        "--plot", type=Path, default=None, metavar="PNG", help="bar chart (and sweep lines)"
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="write a bar chart (and sweep lines) as PNG",
     )
     out.add_argument(
         "--fail-under",
@@ -179,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     err, out = stderr(), stdout()
     checked = _checked_config(args)
     if isinstance(checked, str):
-        err.print(f"error: {checked}")
+        err.print(f"error: {checked}", soft_wrap=True, markup=False)
         return 2
     config, modality = checked
     if args.plot is not None and not _has_matplotlib():
@@ -209,6 +227,9 @@ def _checked_config(args: argparse.Namespace) -> tuple[BenchConfig, Modality] | 
     from ..spec import load_spec
 
     explicit: set[str] = getattr(args, "explicit", set())
+    problem = _device_problem(args)
+    if problem is not None:
+        return problem
     if args.modality == "audio" and "spec" not in explicit:
         args.spec = DEFAULT_AUDIO_SPEC
     try:
@@ -232,7 +253,22 @@ def _checked_config(args: argparse.Namespace) -> tuple[BenchConfig, Modality] | 
         check_config(config, modality)
     except ValueError as exc:  # bad --sweep or --loaders: a usage error, before any work
         return str(exc)
+    if args.data is not None and not args.data.exists():  # before any progress bar
+        return f"--data: expected an existing folder, got {args.data}"
     return config, modality
+
+
+def _device_problem(args: argparse.Namespace) -> str | None:
+    """A GPU other than the first (BenchConfig records cpu or gpu); gpu:0 is gpu."""
+    if args.device.startswith("gpu:"):
+        index = args.device.partition(":")[2]
+        if index != "0":
+            return (
+                f"--device: bench runs on the first visible GPU, got gpu:{index}; choose it "
+                f"with CUDA_VISIBLE_DEVICES={index} and --device gpu"
+            )
+        args.device = "gpu"
+    return None
 
 
 def _demo_problem(args: argparse.Namespace, modality: Modality, classes: bool) -> str | None:

@@ -50,21 +50,21 @@ def register(subparsers: SubParsers) -> None:
         "--n",
         type=positive_int,
         default=None,
-        help=f"number of images or clips; None: {DEFAULT_N['image']} images, "
-        f"{DEFAULT_N['audio']} clips",
+        help=f"number of images or clips (default: {DEFAULT_N['image']} images, "
+        f"{DEFAULT_N['audio']} clips)",
     )
     parser.add_argument(
         "--classes",
         type=positive_int,
         default=None,
-        help=f"number of image classes; None: {DEFAULT_CLASSES} (audio has its 4 sound classes)",
+        help=f"number of image classes (default: {DEFAULT_CLASSES}; audio has its 4 sound classes)",
     )
     parser.add_argument(
         "--long-seconds",
         type=positive_seconds,
         default=None,
         metavar="S",
-        help="audio: also write one recording this long (e.g. 600, for chunked reading)",
+        help="audio: also write one recording S seconds long (e.g. 600, for chunked reading)",
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     parser.add_argument(

@@ -14,7 +14,6 @@ from ._common import (
     positive_int,
     positive_seconds,
     stderr,
-    stdout,
 )
 
 
@@ -42,11 +41,11 @@ def register(subparsers: SubParsers) -> None:
         "Only regular files are read, each up to --max-file-bytes. Quick mode reads headers: "
         "signature, JPEG markers, PNG chunks, size; a JPEG without its end marker is decoded "
         "to decide. --deep decodes every file with PIL and with DALI's CPU decoder. Exits 1 "
-        "when a file is bad. Verdicts are cached by path, size and mtime, so a re-run checks "
-        "only new or changed files. Audio (.wav, .flac, .ogg; told by the extensions, or "
-        "--modality audio): the header is readable and has frames, a WAV is not truncated, the "
-        "rate, channels and duration are within the bounds given; --deep decodes every frame "
-        "with soundfile.",
+        "when a file is bad, 2 when DIR does not exist. Verdicts are cached by path, size "
+        "and mtime, so a re-run checks only new or changed files. Audio (.wav, .flac, .ogg; "
+        "told by the extensions, or --modality audio): the header is readable and has "
+        "frames, a WAV is not truncated, the rate, channels and duration are within the "
+        "bounds given; --deep decodes every frame with soundfile.",
         handler=run,
     )
     parser.add_argument(
@@ -63,10 +62,13 @@ def register(subparsers: SubParsers) -> None:
         type=_decoders,
         default=None,
         metavar="LIST",
-        help="with --deep: pil, dali or pil,dali; None: both when DALI imports",
+        help="with --deep: pil, dali or pil,dali (default: both when DALI imports)",
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=None, help="parallel checks; None: one per CPU"
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="parallel checks (default: one per CPU)",
     )
     parser.add_argument(
         "--executor",
@@ -85,11 +87,14 @@ def register(subparsers: SubParsers) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="SQLite cache of verdicts; None: .dali-pipelines-validate.sqlite in DIR",
+        help="SQLite cache of verdicts (default: .dali-pipelines-validate.sqlite in DIR)",
     )
     cache.add_argument("--no-cache", action="store_true", help="check every file again")
     parser.add_argument(
-        "--show", type=non_negative_int, default=20, help="bad files listed in the terminal"
+        "--show",
+        type=non_negative_int,
+        default=20,
+        help="how many bad files to list in the terminal",
     )
 
 
@@ -100,23 +105,24 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         type=non_negative_int,
         default=None,
         metavar="N",
-        help="images with more pixels are bad; 0: no limit (for PIL too); None: PIL's 89,478,485",
+        help="images with more pixels are bad; 0: no limit (for PIL too) "
+        "(default: PIL's 89,478,485)",
     )
     parser.add_argument(
         "--max-file-bytes",
         type=non_negative_int,
         default=None,
         metavar="N",
-        help="larger files are bad (too_many_bytes), never read whole; 0: no bound; "
-        "None: 268,435,456 (256 MiB)",
+        help="files larger than N bytes are bad (too_many_bytes), never read whole; 0: no "
+        "bound (default: 268,435,456, 256 MiB)",
     )
     parser.add_argument(
         "--columns",
         type=_columns,
         default=None,
         metavar="LIST",
-        help="a CSV/JSONL manifest's image columns, comma-separated; None: every column whose "
-        "cells are all image file names",
+        help="a CSV/JSONL manifest's image columns, comma-separated (default: every column "
+        "whose cells are all image file names)",
     )
 
 
@@ -134,14 +140,14 @@ def _add_audio(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="HZ",
-        help="audio recorded below this rate is bad (bad_sample_rate)",
+        help="audio recorded below HZ samples/s is bad (bad_sample_rate)",
     )
     group.add_argument(
         "--sample-rate-max",
         type=positive_int,
         default=None,
         metavar="HZ",
-        help="audio recorded above this rate is bad (bad_sample_rate)",
+        help="audio recorded above HZ samples/s is bad (bad_sample_rate)",
     )
     group.add_argument(
         "--channels",
@@ -155,7 +161,7 @@ def _add_audio(parser: argparse.ArgumentParser) -> None:
         type=positive_seconds,
         default=None,
         metavar="S",
-        help="audio longer than this is bad (too_long)",
+        help="audio longer than S seconds is bad (too_long)",
     )
 
 
@@ -182,6 +188,8 @@ def _open_source(args: argparse.Namespace, max_bytes: int | None) -> tuple[Any, 
     """(the source to check, the audio bounds), or a usage error's message."""
     from ..data.validate import NotADatasetError, as_source, source_modality
 
+    if not args.data.exists():
+        return f"DIR: expected an existing folder or file, got {args.data}"
     try:  # a DatasetError (a message, exit 1) for a bad folder or manifest
         source = as_source(
             args.data, max_file_bytes=max_bytes, columns=args.columns, modality=args.modality
@@ -220,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     max_bytes = DEFAULT_MAX_FILE_BYTES if max_bytes is None else (max_bytes or None)
     opened = _open_source(args, max_bytes)
     if isinstance(opened, str):
-        err.print(f"[bold red]error:[/bold red] {escape(opened)}")
+        err.print(f"[bold red]error:[/bold red] {escape(opened)}", soft_wrap=True)
         return 2
     source, bounds = opened
     cache = None if args.no_cache else (args.cache or default_cache(args.data))
@@ -256,53 +264,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[yellow]note:[/yellow] {note}")
     if args.json is not None:
         report.write_json(args.json)
+    from ._validate_report import print_report
+
     print_report(report, args.show, json_path=args.json)
     return 0 if report.ok else 1
-
-
-def print_report(report: Any, show: int, json_path: Path | None = None) -> None:
-    """The summary table (reasons and counts) and the first ``show`` bad files."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = stdout()
-    counts = report.counts()
-    bad = report.bad
-    root = Path(report.root)
-    if bad:
-        table = Table(title="bad files by reason", title_justify="left")
-        table.add_column("reason")
-        table.add_column("files", justify="right")
-        table.add_column("example")
-        for reason, count in counts["reasons"].items():
-            first = next(result for result in bad if result.reason == reason)
-            table.add_row(reason, str(count), escape(_relative(first.path, root)))
-        out.print(table)
-        listed = Table(title="bad files", title_justify="left")
-        for column in ("file", "reason", "detail"):
-            listed.add_column(column, overflow="fold")
-        for result in bad[:show]:
-            listed.add_row(
-                escape(_relative(result.path, root)), result.reason or "", escape(result.detail)
-            )
-        if show:
-            out.print(listed)
-        if len(bad) > show:
-            more = f"... and {len(bad) - show} more"
-            out.print(more + (f" (all in {json_path})" if json_path else " (see --json)"))
-    mode = "deep: " + "+".join(report.decoders) if report.deep else "quick"
-    colour = "green" if not bad else "red"
-    out.print(
-        f"[{colour}]{counts['files']} files: {counts['ok']} ok, {counts['bad']} bad[/{colour}] "
-        f"({mode}, {report.seconds:.1f} s, {counts['cached']} from the cache, "
-        f"{report.workers} {report.executor} workers)"
-    )
-    if report.cache:
-        out.print(f"cache: {escape(report.cache)}")
-
-
-def _relative(path: str, root: Path) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path

@@ -16,7 +16,7 @@ from .model import BatchContract, TensorSpec
 from .store import diff_contracts, load_contract, shipped_contracts
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from rich.console import Console
+    from rich.console import Console, Group, RenderableType
     from rich.table import Table
 
 COLUMNS = ("tensor", "dims", "layout", "dtype", "device", "memory format", "value range")
@@ -61,6 +61,34 @@ def contract_table(contract: BatchContract) -> Table:
     for tensor in contract.tensors:
         table.add_row(*_cells(tensor))
     return table
+
+
+def contract_fields(contract: BatchContract) -> Group:
+    """The contract for a narrow terminal: one block per tensor, a field and its value a line
+    (nothing folded or cut), the symbols last."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    title = f"contract {contract.name}" if contract.name else "contract"
+    blocks: list[RenderableType] = [Text(title, style="bold")]
+    for tensor in contract.tensors:
+        cells = _cells(tensor)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for column, cell in zip(COLUMNS[1:], cells[1:], strict=True):
+            grid.add_row(f"  {column}", cell)
+        blocks += [Text(cells[0], style="bold"), grid]
+    return Group(*blocks, Text(_symbols_line(contract)))
+
+
+def contract_renderable(contract: BatchContract, console: Console) -> RenderableType:
+    """The table when it fits the console's width whole, else :func:`contract_fields`."""
+    table = contract_table(contract)
+    wide = console.options.update_width(10_000)  # measured unclamped: its natural width
+    fits = console.measure(table, options=wide).maximum <= console.width
+    return table if fits else contract_fields(contract)
 
 
 def contract_markdown(contract: BatchContract) -> str:
@@ -175,7 +203,7 @@ def run_check(
     out = console or Console()
     result = check_spec(spec, contract_file, device=device)
     if result.contract is not None:
-        out.print(contract_table(result.contract))
+        out.print(contract_renderable(result.contract, out))
     style = "red" if result.exit_code else "green"
     out.print(result.message, style=style, highlight=False, soft_wrap=True)  # paths stay whole
     return result.exit_code

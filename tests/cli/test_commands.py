@@ -47,5 +47,6 @@ def test_more_classes_than_images_is_a_usage_error(tmp_path: Path) -> None:
 def test_bench_missing_data_folder_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["bench", "--data", str(tmp_path / "missing")]) == 1
-    assert "error:" in capsys.readouterr().err
+    assert main(["bench", "--data", str(tmp_path / "missing")]) == 2  # usage, before any bar
+    err = capsys.readouterr().err
+    assert "--data: expected an existing folder" in err and "━" not in err

@@ -227,8 +227,8 @@ def test_cli_exit_codes_and_outputs(
     assert main(["validate", str(clean), "--max-pixels", "0"]) == 0
     assert "4 from the cache" in capsys.readouterr().out
 
-    assert main(["validate", str(tmp_path / "missing")]) == 1
-    assert "expected a directory" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "missing")]) == 2  # usage: no such DIR
+    assert "expected an existing folder or file" in capsys.readouterr().err
     assert main(["validate", str(clean), "--decoders", "magic"]) == 2
 
 

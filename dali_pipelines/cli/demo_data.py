@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only (rich loads when a command r
 #: Defaults per modality: an image benchmark wants thousands of files; synthesized clips are
 #: seconds long each, so fewer make a corpus of the same order of bytes.
 DEFAULT_N = {"image": 2000, "audio": 200}
+DEFAULT_N_LARGE = 300  # 1,500-3,000 px photos: about 1 MiB each
 DEFAULT_CLASSES = 10
 
 
@@ -39,7 +40,9 @@ def register(subparsers: SubParsers) -> None:
         "75-95); needs the 'bench' extra. With --modality audio: OUT/clips/<class>/NNNNN."
         "{wav,flac,ogg}, synthesized tones, chirps, noise bursts and vowels at 8-48 kHz, "
         "0.5-8 s, mono and stereo (an AudioFolder), and with --long-seconds one long 16 kHz "
-        "recording in OUT/long/recording/. The same seed writes byte-identical files.",
+        "recording in OUT/long/recording/. With --large: 1,500-3,000 px photos (Lanczos-"
+        "upscaled crops and tiles of the same photos, mild luma noise, JPEG quality 90). "
+        "The same seed writes byte-identical files.",
         handler=run,
     )
     parser.add_argument("out", type=Path, metavar="OUT", help="folder to create")
@@ -66,6 +69,11 @@ def register(subparsers: SubParsers) -> None:
         metavar="S",
         help="audio: also write one recording S seconds long (e.g. 600, for chunked reading)",
     )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help=f"images: 1,500-3,000 px photos at JPEG quality 90 (default --n {DEFAULT_N_LARGE})",
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     parser.add_argument(
         "--workers", type=positive_int, default=None, help="encoding threads (default: all CPUs)"
@@ -85,6 +93,8 @@ def _usage_error(args: argparse.Namespace) -> str | None:
             return f"--n: expected at least {len(CLASSES)} clips (one a class), got {args.n}"
         if args.classes is not None:
             return "--classes: expected none with --modality audio (its classes are fixed)"
+        if args.large:
+            return "--large: expected --modality image, got --modality audio"
         return None
     if args.long_seconds is not None:
         return "--long-seconds: expected --modality audio, got --modality image"
@@ -97,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data.demo import read_manifest
 
     err = stderr()
-    args.n = args.n if args.n is not None else DEFAULT_N[args.modality]
+    if args.n is None:
+        args.n = DEFAULT_N_LARGE if args.large else DEFAULT_N[args.modality]
     if args.modality == "image" and args.classes is None:
         args.classes = DEFAULT_CLASSES
     problem = _usage_error(args)
@@ -131,10 +142,12 @@ def _progress(label: str) -> Progress:
 
 def _write_images(args: argparse.Namespace) -> str:
     from ..data.demo import make_demo_imagefolder
+    from ..data.demo_large import make_large_demo
 
+    make = make_large_demo if args.large else make_demo_imagefolder
     with _progress("demo-data") as progress:
         task = progress.add_task("images", total=args.n)
-        make_demo_imagefolder(
+        make(
             args.out,
             n=args.n,
             classes=args.classes,
@@ -142,7 +155,8 @@ def _write_images(args: argparse.Namespace) -> str:
             workers=args.workers,
             on_image=lambda: progress.advance(task),
         )
-    return f"{args.n} JPEGs in {args.classes} classes to {args.out}"
+    large = " large" if args.large else ""
+    return f"{args.n}{large} JPEGs in {args.classes} classes to {args.out}"
 
 
 def _write_audio(args: argparse.Namespace) -> str:

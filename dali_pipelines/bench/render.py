@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from types import TracebackType
 
 from rich.console import Console
@@ -107,9 +106,8 @@ PIPE_WIDTH = 132
 
 
 def widened(console: Console) -> Console:
-    """``console`` itself on a terminal or when ``COLUMNS`` sets the width (a split terminal,
-    a CI log); otherwise, on a pipe, a console of :data:`PIPE_WIDTH` columns."""
-    if console.is_terminal or console.width >= PIPE_WIDTH or os.environ.get("COLUMNS"):
+    """``console`` itself on a terminal; a console of :data:`PIPE_WIDTH` columns on a pipe."""
+    if console.is_terminal or console.width >= PIPE_WIDTH:
         return console
     return Console(file=console.file, width=PIPE_WIDTH, highlight=False)
 

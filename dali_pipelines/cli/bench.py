@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only (the bench package loads whe
     from ..bench.report import BenchConfig, BenchReport
 
 Modality = Literal["image", "audio"]
+#: Large-photo demo images without ``--n`` (``--large``): ~1 MB each, ~0.5 s of a core to make.
+LARGE_N = 300
 #: ``--modality audio`` without ``--spec`` (the image default comes from BenchConfig).
 DEFAULT_AUDIO_SPEC = "speech_fbank80"
 #: Demo data sizes without --data: synthesized clips last seconds, so fewer make a similar load.
@@ -90,6 +92,12 @@ def _data_options(data: argparse._ArgumentGroup) -> None:
     )
     data.add_argument(
         "--demo-seed", type=non_negative_int, default=0, help="demo data seed (without --data)"
+    )
+    data.add_argument(
+        "--large",
+        action="store_true",
+        help=f"without --data: the large-photo demo set (1,500-3,000 px JPEGs, default --n "
+        f"{LARGE_N}), where decoding dominates",
     )
     data.add_argument(
         "--cache-dir",
@@ -241,9 +249,13 @@ def _checked_config(args: argparse.Namespace) -> tuple[BenchConfig, Modality] | 
             f"--modality {args.modality}: expected an {args.modality} spec, got {args.spec!r} "
             f"(an {modality} spec)"
         )
+    if args.large and (modality == "audio" or args.data is not None):
+        return "--large: expected image demo data (no --data, an image spec), got " + (
+            "--data" if args.data is not None else "an audio spec"
+        )
     if args.data is None:
         if "n" not in explicit:
-            args.n = DEMO_N[modality]
+            args.n = LARGE_N if args.large else DEMO_N[modality]
         problem = _demo_problem(args, modality, "classes" in explicit)
         if problem is not None:
             return problem
@@ -332,6 +344,18 @@ def _demo_data(args: argparse.Namespace, modality: Modality) -> Path:
                 n=args.n,
                 seed=args.demo_seed,
                 on_file=lambda: progress.advance(task),
+            )
+        elif args.large:
+            from ..data.demo_large import cached_large_demo, large_demo_cache_path
+
+            target = large_demo_cache_path(args.cache_dir, args.n, args.classes, args.demo_seed)
+            task = progress.add_task(str(target), total=args.n)
+            root, created = cached_large_demo(
+                args.cache_dir,
+                n=args.n,
+                classes=args.classes,
+                seed=args.demo_seed,
+                on_image=lambda: progress.advance(task),
             )
         else:
             target = demo.demo_cache_path(args.cache_dir, args.n, args.classes, args.demo_seed)

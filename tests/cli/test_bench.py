@@ -127,3 +127,22 @@ def test_demo_data_is_made_once_and_reused(
     assert 75 <= data["env"]["dataset"]["jpeg_quality"] <= 95
     assert main(argv) == 0
     assert "reusing demo data" in capsys.readouterr().err
+
+
+def test_large_demo_data_is_made_once_and_timed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "--large", "--n", "4", "--classes", "2", "--cache-dir", str(tmp_path)]
+    out = tmp_path / "r.json"
+    run = [*argv, *FAST, "--batch-size", "2", "--loaders", "dali,reference", "--json", str(out)]
+    assert main(run) == 0
+    assert "made demo data" in capsys.readouterr().err
+    report = _json(out)
+    assert report["env"]["dataset"]["images"] == 4
+    assert (
+        min(report["env"]["dataset"]["mean_width"], report["env"]["dataset"]["mean_height"]) >= 1500
+    )
+    assert main(run) == 0
+    assert "reusing demo data" in capsys.readouterr().err
+    assert main([*argv, "--data", str(tmp_path)]) == 2  # --large is demo data only
+    assert main([*argv, "--modality", "audio"]) == 2

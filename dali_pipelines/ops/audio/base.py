@@ -22,13 +22,13 @@ transform): they exist in the same registry, so a spec names them like any op.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from ...errors import RegistryError
-from ..base import Args, BoxRule, DaliContext, Op, OpParams, Size
+from ..base import Args, BoxRule, Op, OpParams, Size
 from ..state import AudioState, ChainError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -92,14 +92,12 @@ class AudioOp(Op[P]):
         the size after the op."""
         return {}, size
 
-    def build_dali(self, p: P, image: Any, args: Mapping[str, Any], ctx: DaliContext) -> Any:
-        """Add the op to a DALI graph: ``image`` is the audio DataNode (see the module's
-        conventions), ``ctx.state`` the op's input :class:`AudioState`."""
-        raise NotImplementedError
+    # build_dali stays abstract (Op's): ``image`` is the audio DataNode (see the module's
+    # conventions), ``ctx.state`` the op's input AudioState.
 
+    @abstractmethod
     def reference(self, p: P, state: AudioState, x: torch.Tensor, args: Args) -> torch.Tensor:
         """The op on one torch sample ((C, T) wave or (F, T') features) in ``state``."""
-        raise NotImplementedError
 
     def apply_torch(self, p: P, image: torch.Tensor, args: Args) -> torch.Tensor:
         raise RegistryError(f"{self.name}: an audio op applies through reference (needs a state)")

@@ -6,6 +6,7 @@ docstrings) so it cannot drift from the code; a test fails when the committed fi
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 import sys
@@ -182,15 +183,15 @@ def _measured_cell(op: Op[Any]) -> str:
     return _cell("<br>".join(parts))
 
 
+def _heading(op: Op[Any]) -> list[str]:
+    """An op's section title, summary and the head of its two-column table."""
+    return [f"## `{op.name}`", "", _summary(op), "", "| | |", "|---|---|"]
+
+
 def render_op(op: Op[Any]) -> str:
     yes_no = {True: "yes", False: "no"}
     lines = [
-        f"## `{op.name}`",
-        "",
-        _summary(op),
-        "",
-        "| | |",
-        "|---|---|",
+        *_heading(op),
         f"| torchvision | `{op.torchvision_name}` |",
         f"| DALI operator | {_cell(op.dali_operator)} |",
         f"| DALI CPU / GPU | {yes_no[op.dali_cpu]} / {yes_no[op.dali_gpu]} |",
@@ -242,12 +243,7 @@ def _audio_bounds_cell(op: Op[Any], measured: bool) -> str:
 def render_audio_op(op: Op[Any]) -> str:
     yes_no = {True: "yes", False: "no"}
     lines = [
-        f"## `{op.name}`",
-        "",
-        _summary(op),
-        "",
-        "| | |",
-        "|---|---|",
+        *_heading(op),
         f"| DALI operator | {_cell(op.dali_operator)} |",
         f"| DALI CPU / GPU | {yes_no[op.dali_cpu]} / {yes_no[op.dali_gpu]} |",
         f"| Reference | {_cell(getattr(op, 'reference_name', ''))} |",
@@ -331,8 +327,11 @@ def render_operators_md() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DOC_PATH
+    parser = argparse.ArgumentParser(
+        prog="python -m dali_pipelines.ops.docs", description="regenerate docs/operators.md"
+    )
+    parser.add_argument("path", nargs="?", type=Path, default=DOC_PATH, help="where to write")
+    path: Path = parser.parse_args(sys.argv[1:] if argv is None else argv).path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_operators_md(), encoding="utf-8")
     print(f"wrote {path}")

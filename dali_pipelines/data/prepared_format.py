@@ -35,16 +35,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
 from .._model import Bool, FrozenModel, Int
 from ..errors import DatasetError
 
-FORMAT = "dali-pipelines-prepared"
-INDEX_FORMAT = "dali-pipelines-prepared-index"
-VERSION = 1
+FORMAT: Final = "dali-pipelines-prepared"
+INDEX_FORMAT: Final = "dali-pipelines-prepared-index"
+VERSION: Final = 1
 MANIFEST_NAME = "prepared.json"
 SHARDS_DIR = "shards"
 #: Digits of a sample key (its source index): sorts as numbers do up to a billion samples.

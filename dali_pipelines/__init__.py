@@ -30,8 +30,17 @@ from .ops.python import (
 from .spec import PipelineSpec, dump_spec, load_spec, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
-    from .data import AudioFolder, Coco, EncodedDataset, ImageFolder, Manifest, WebDataset
+    from .data import (
+        AudioFolder,
+        Coco,
+        EncodedDataset,
+        ImageFolder,
+        Manifest,
+        Prepared,
+        WebDataset,
+    )
     from .loader import DataLoader, LoaderConfig
+    from .prepare import prepare
     from .translate.assess import Assessment, assess
     from .translate.torchvision import from_torchvision
 
@@ -45,11 +54,13 @@ _LAZY = {
     "ImageFolder": ".data",
     "AudioFolder": ".data",
     "Manifest": ".data",
+    "Prepared": ".data",
     "WebDataset": ".data",
     "Coco": ".data",
     "EncodedDataset": ".data",
     "from_torchvision": ".translate.torchvision",
     "assess": ".translate.assess",
+    "prepare": ".prepare",
     "Assessment": ".translate.assess",
 }
 
@@ -78,6 +89,7 @@ __all__ = [
     "MissingFilesError",
     "OutputRule",
     "PipelineSpec",
+    "Prepared",
     "PythonOpInfo",
     "PythonStageError",
     "RegistryError",
@@ -89,6 +101,7 @@ __all__ = [
     "dump_spec",
     "from_torchvision",
     "load_spec",
+    "prepare",
     "register_batch_op",
     "register_python_op",
     "register_strategy",

@@ -8,6 +8,7 @@ from .columns import BoundSource
 from .encoded import EncodedDataset
 from .folder import IMG_EXTENSIONS, ImageFolder
 from .manifest import Manifest
+from .prepared import Prepared
 from .probe import ImageHeader, probe_header
 from .source import SampleSource
 from .webdataset import WebDataset
@@ -21,6 +22,7 @@ __all__ = [
     "ImageFolder",
     "ImageHeader",
     "Manifest",
+    "Prepared",
     "SampleSource",
     "WebDataset",
     "probe_header",

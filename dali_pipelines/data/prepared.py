@@ -1,0 +1,575 @@
+"""``Prepared``: the output of ``dali-pipelines prepare`` read back as a source.
+
+A prepared folder (:mod:`.prepared_format`) holds WebDataset tar shards, a columnar index per
+shard and ``prepared.json``. Opening it checks what a read relies on, so a damaged or forged
+folder fails here, naming the file, rather than mid-epoch:
+
+* the manifest is complete (an interrupted run is refused), of this format and version;
+* every shard exists, is a plain file name inside ``shards/``, and has the manifest's size
+  (``verify=True`` also hashes it against the manifest's SHA-256: a full read of the data);
+* every index names its shard with the manifest's size and SHA-256, has one entry per sample
+  in every column, and every member extent lies inside its tar (a forged index cannot make a
+  read allocate what it says); boxes rows lie inside the index's box table.
+
+The index becomes a few numpy arrays (per image column: shard, offset, size; labels int64;
+features float32; box row offsets), so binding a million samples builds arrays, not objects.
+A read is a slice of a read-only memory map of the shard (opened on first use, per process:
+a forked DALI or loader worker maps again), returned as a plain ndarray view, no copy.
+
+``bind(layout)`` serves the spec's columns by their stored names: image columns by key, labels
+and boxes by column, feature groups column by column. A label output declaring ``classes``
+must match the stored class names. Boxes are in pixels of the stored image (scaled exactly
+when prepare re-encoded it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import DatasetError
+from .columns import INT64_LIMIT, BoundSource, Boxes
+from .prepared_format import (
+    FORMAT,
+    MANIFEST_NAME,
+    SHARDS_DIR,
+    VERSION,
+    PreparedManifest,
+    ShardIndex,
+    file_sha256,
+    index_name,
+    read_json_model,
+)
+from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..plan.layout import Layout
+
+
+def is_prepared(path: str | os.PathLike[str]) -> bool:
+    """``path`` is a folder holding ``prepared.json`` (the output of ``dali-pipelines prepare``)."""
+    try:
+        return os.path.isdir(path) and os.path.isfile(os.path.join(path, MANIFEST_NAME))
+    except (OSError, ValueError):  # ValueError: a path with a NUL byte
+        return False
+
+
+@dataclass(frozen=True)
+class ImageColumn:
+    """One stored image column over every sample (global index)."""
+
+    offset: np.ndarray  # int64
+    size: np.ndarray  # int64
+    width: np.ndarray  # int64
+    height: np.ndarray  # int64
+    source_width: np.ndarray  # int64
+    source_height: np.ndarray  # int64
+    #: Per shard: the members' extensions (as parsed; indexed by position in the shard).
+    ext: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class BoxColumn:
+    """Sample ``i`` owns rows ``start[i] : start[i] + count[i]`` of ``xyxy`` and ``labels``."""
+
+    start: np.ndarray  # int64, global rows
+    count: np.ndarray  # int64
+    xyxy: np.ndarray  # (R, 4) float32
+    labels: np.ndarray  # (R,) int64
+
+
+class Prepared:
+    """Prepared data (``dali-pipelines prepare OUT``); samples in shard order.
+
+    ``verify=True`` hashes every shard against the manifest (reads all the data once);
+    ``max_file_bytes`` bounds one image member as ``ImageFolder`` bounds a file.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        verify: bool = False,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    ):
+        self.max_file_bytes = check_limit(max_file_bytes, "Prepared.max_file_bytes")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(
+                f"Prepared.root: expected the output folder of dali-pipelines prepare, got "
+                f"{str(root)!r}"
+            )
+        where = self.root / MANIFEST_NAME
+        manifest: PreparedManifest = read_json_model(where, PreparedManifest, "prepared manifest")
+        if not manifest.complete:
+            raise DatasetError(
+                f"{where}: complete: expected true, got false (an interrupted prepare run: "
+                "rerun dali-pipelines prepare with the same arguments to finish it)"
+            )
+        if not manifest.shards:
+            raise DatasetError(f"{where}: shards: expected at least one shard, got none")
+        self._manifest = manifest
+        self.paths: tuple[str, ...] = tuple(
+            self._check_shard(where, entry.name, entry.bytes, entry.sha256, verify)
+            for entry in manifest.shards
+        )
+        indexes = [self._load_index(s) for s in range(len(self.paths))]
+        counts = np.array([len(index.keys) for index in indexes], dtype=np.int64)
+        #: Global index of each shard's first sample (and the total at the end).
+        self._starts = np.concatenate([[0], np.cumsum(counts)])
+        total = int(self._starts[-1])
+        if total == 0:
+            raise DatasetError(f"{where}: expected samples in the shards, got none")
+        #: Shard of each sample.
+        self._shard = np.repeat(np.arange(len(indexes), dtype=np.int32), counts)
+        self._keys = tuple(index.keys for index in indexes)
+        self._sources = tuple(index.paths for index in indexes)
+        first = indexes[0]
+        self._check_columns(indexes)
+        self.images: dict[str, ImageColumn] = {
+            name: _image_column(indexes, name) for name in first.images
+        }
+        self.labels: dict[str, np.ndarray] = {
+            name: _gather(indexes, "labels", name, np.int64) for name in first.labels
+        }
+        self.features: dict[str, np.ndarray] = {
+            name: _gather(indexes, "features", name, np.float32) for name in first.features
+        }
+        self.boxes_columns: dict[str, BoxColumn] = {
+            name: _box_column(indexes, name) for name in first.boxes
+        }
+        for name, values in self.labels.items():
+            if len(values) and int(values.min()) < 0:
+                raise DatasetError(
+                    f"{where}: labels {name!r}: expected class indices >= 0, got "
+                    f"{int(values.min())}"
+                )
+        #: Class names of the first label column (``None``: no names stored, or no labels).
+        self.classes: tuple[str, ...] | None = (
+            manifest.classes.get(next(iter(self.labels))) if self.labels else None
+        )
+        self._maps: dict[int, np.memmap] = {}
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._bound: BoundSource | None = None
+        self._image_keys: tuple[str, ...] = ()
+
+    # -- opening -------------------------------------------------------------------------------
+    def _check_shard(self, where: Path, name: str, size: int, sha256: str, verify: bool) -> str:
+        if not name or name != os.path.basename(name) or name.startswith(".") or "\0" in name:
+            raise DatasetError(
+                f"{where}: shards: expected a file name inside {SHARDS_DIR}/, got {name!r}"
+            )
+        path = self.root / SHARDS_DIR / name
+        try:
+            got = os.stat(path).st_size
+        except OSError as exc:
+            raise DatasetError(
+                f"{path}: expected a shard of the prepared data, got {exc.strerror}"
+            ) from exc
+        if not path.is_file():
+            raise DatasetError(f"{path}: expected a shard file, got a special file")
+        if got != size:
+            raise DatasetError(
+                f"{path}: expected {size} bytes ({MANIFEST_NAME}), got {got} (a truncated or "
+                "modified shard: prepare the data again)"
+            )
+        if verify:
+            digest = file_sha256(path)
+            if digest != sha256:
+                raise DatasetError(
+                    f"{path}: expected SHA-256 {sha256} ({MANIFEST_NAME}), got {digest} (the "
+                    "shard's bytes changed: prepare the data again)"
+                )
+        return str(path)
+
+    def _load_index(self, shard: int) -> ShardIndex:
+        entry = self._manifest.shards[shard]
+        path = self.root / SHARDS_DIR / index_name(entry.name)
+        index: ShardIndex = read_json_model(path, ShardIndex, "prepared shard index")
+        for field, want, got in (
+            ("shard", entry.name, index.shard),
+            ("bytes", entry.bytes, index.bytes),
+            ("sha256", entry.sha256, index.sha256),
+            ("samples", entry.samples, len(index.keys)),
+        ):
+            if want != got:
+                raise DatasetError(
+                    f"{path}: {field}: expected {want!r} ({MANIFEST_NAME}), got {got!r} (an index "
+                    "from another run: prepare the data again)"
+                )
+        n = entry.samples
+        lengths: list[tuple[str, int]] = [
+            ("source_index", len(index.source_index)),
+            ("paths", len(index.paths)),
+        ]
+        for name, column in index.images.items():
+            for field in ("offset", "size", "ext", "width", "height", "source_width"):
+                lengths.append((f"images.{name}.{field}", len(getattr(column, field))))
+            lengths.append((f"images.{name}.source_height", len(column.source_height)))
+            lengths.append((f"images.{name}.kept", len(column.kept)))
+        lengths += [(f"labels.{k}", len(v)) for k, v in index.labels.items()]
+        lengths += [(f"features.{k}", len(v)) for k, v in index.features.items()]
+        for name, boxes in index.boxes.items():
+            lengths += [(f"boxes.{name}.start", len(boxes.start))]
+            lengths += [(f"boxes.{name}.count", len(boxes.count))]
+        for field, got in lengths:
+            if got != n:
+                raise DatasetError(
+                    f"{path}: {field}: expected {n} entries (one per sample), got {got}"
+                )
+        for name, column in index.images.items():
+            offset = np.asarray(column.offset, dtype=np.int64)
+            size = np.asarray(column.size, dtype=np.int64)
+            outside = (offset < 0) | (size < 0) | (offset + size > entry.bytes)
+            if outside.any():
+                k = int(np.argmax(outside))
+                raise DatasetError(
+                    f"{path}: images.{name}: expected member {index.keys[k]}.{name}."
+                    f"{column.ext[k]} inside the shard ({entry.bytes} bytes), got {int(size[k])} "
+                    f"bytes at offset {int(offset[k])} (a damaged or forged index)"
+                )
+        for name, boxes in index.boxes.items():
+            rows = len(boxes.xyxy)
+            if len(boxes.labels) != rows:
+                raise DatasetError(
+                    f"{path}: boxes.{name}.labels: expected {rows} entries (one per box), got "
+                    f"{len(boxes.labels)}"
+                )
+            start = np.asarray(boxes.start, dtype=np.int64)
+            count = np.asarray(boxes.count, dtype=np.int64)
+            outside = (start < 0) | (count < 0) | (start + count > rows)
+            if outside.any():
+                k = int(np.argmax(outside))
+                raise DatasetError(
+                    f"{path}: boxes.{name}: expected sample {index.keys[k]}'s rows inside the "
+                    f"box table ({rows} rows), got {int(count[k])} rows at {int(start[k])}"
+                )
+        return index
+
+    def _check_columns(self, indexes: list[ShardIndex]) -> None:
+        def columns(index: ShardIndex) -> tuple[Any, ...]:
+            return (
+                sorted(index.images),
+                sorted(index.labels),
+                sorted(index.features),
+                sorted(index.boxes),
+            )
+
+        want = columns(indexes[0])
+        for shard, index in enumerate(indexes[1:], start=1):
+            if columns(index) != want:
+                raise DatasetError(
+                    f"{self.paths[shard]}: expected the columns of {Path(self.paths[0]).name} "
+                    f"{want}, got {columns(index)}"
+                )
+
+    # -- reading -------------------------------------------------------------------------------
+    def _map(self, shard: int) -> np.memmap:
+        if self._pid != os.getpid():  # a forked child: its own maps and an unheld lock
+            self._lock = threading.Lock()
+            self._maps = {}
+            self._pid = os.getpid()
+        mapped = self._maps.get(shard)
+        if mapped is None:
+            with self._lock:
+                mapped = self._maps.get(shard)
+                if mapped is None:
+                    mapped = np.memmap(self.paths[shard], dtype=np.uint8, mode="r")
+                    self._maps[shard] = mapped
+        return mapped
+
+    def _column(self, column: str) -> ImageColumn:
+        found = self.images.get(column)
+        if found is None:
+            raise DatasetError(
+                f"{self.root}: expected an image column {column!r}, got {self._holds()}"
+            )
+        return found
+
+    def read_member(self, index: int, column: str) -> np.ndarray:
+        """The stored bytes of image column ``column`` of sample ``index`` (a read-only view)."""
+        found = self._column(column)
+        offset, size = int(found.offset[index]), int(found.size[index])
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            raise too_large(self.member_path(index, column), size, self.max_file_bytes)
+        mapped = self._map(int(self._shard[index]))
+        return np.asarray(mapped[offset : offset + size])
+
+    def _position(self, index: int) -> tuple[int, int]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"Prepared: index {index} out of range for {len(self)} samples")
+        index = index % len(self)
+        shard = int(self._shard[index])
+        return shard, index - int(self._starts[shard])
+
+    def member_path(self, index: int, column: str) -> str:
+        """``<shard>:<member> (from <source file>)``: the stored member and its original."""
+        shard, position = self._position(index)
+        ext = self._column(column).ext[shard][position]
+        key = self._keys[shard][position]
+        source = self._sources[shard][position]
+        return f"{self.paths[shard]}:{key}.{column}.{ext} (from {source})"
+
+    def image_sizes(self, column: str | None = None) -> np.ndarray:
+        """(N, 2) int64 (height, width) of the stored images of ``column`` (default: the bound
+        first image column, else the first stored one)."""
+        found = self._column(self._default_column() if column is None else column)
+        return np.stack([found.height, found.width], axis=1)
+
+    def source_sizes(self, column: str | None = None) -> np.ndarray:
+        """(N, 2) int64 (height, width) of the source images the stored ones came from."""
+        found = self._column(self._default_column() if column is None else column)
+        return np.stack([found.source_height, found.source_width], axis=1)
+
+    def boxes(self, index: int) -> Boxes:
+        """(K, 4) float32 x1, y1, x2, y2 in stored pixels and (K,) int64 classes of ``index``
+        (the bound boxes column, else the only stored one)."""
+        if self._bound is not None and self._bound.boxes is not None:
+            return self._bound.boxes(index)
+        if len(self.boxes_columns) != 1:
+            raise DatasetError(
+                f"{self.root}: expected one stored boxes column, got {sorted(self.boxes_columns)}"
+            )
+        return self._boxes(next(iter(self.boxes_columns)), index)
+
+    def _boxes(self, column: str, index: int) -> Boxes:
+        found = self.boxes_columns[column]
+        start = int(found.start[index])
+        stop = start + int(found.count[index])
+        # Copies (a few rows): callers own what they get, as Coco's arrays are theirs.
+        return found.xyxy[start:stop].copy(), found.labels[start:stop].copy()
+
+    def _holds(self) -> str:
+        parts = [
+            f"images {sorted(self.images)}",
+            f"labels {sorted(self.labels)}",
+            f"features {sorted(self.features)}",
+            f"boxes {sorted(self.boxes_columns)}",
+        ]
+        return "the prepared data holds " + ", ".join(parts)
+
+    def _default_column(self) -> str:
+        if self._bound is not None and self._image_keys:
+            return self._image_keys[0]
+        return next(iter(self.images))
+
+    # -- binding -------------------------------------------------------------------------------
+    def bind(self, layout: Layout) -> BoundSource:
+        """The readers of ``layout``'s columns; :class:`DatasetError` names a missing column
+        and lists what the prepared data holds."""
+        if layout.audio is not None:
+            raise DatasetError(
+                f"{self.root}: expected an image spec (prepared data holds images), got an "
+                "audio spec"
+            )
+        for column in layout.images:
+            if column.key not in self.images:
+                raise DatasetError(
+                    f"source.outputs.{column.name}: expected a stored image column, got "
+                    f"{column.key!r}; {self._holds()}"
+                )
+        labels: list[Callable[[int], int]] = []
+        num_classes = None
+        for position, output in enumerate(layout.labels):
+            if output.column not in self.labels:
+                raise DatasetError(
+                    f"source.outputs.{output.name}: expected a stored label column, got "
+                    f"{output.column!r}; {self._holds()}"
+                )
+            count = self._label_classes(output)
+            values = self.labels[output.column]
+            labels.append(functools.partial(_item, values))
+            num_classes = count if position == 0 else num_classes
+        features: list[Callable[[int], np.ndarray]] = []
+        for group in layout.features:
+            missing = [c for c in group.columns if c not in self.features]
+            if missing:
+                raise DatasetError(
+                    f"source.outputs.{group.name}: expected stored feature columns, got "
+                    f"{missing} missing; {self._holds()}"
+                )
+            matrix = np.stack([self.features[c] for c in group.columns], axis=1)
+            features.append(matrix.__getitem__)
+        boxes: Callable[[int], Boxes] | None = None
+        if layout.boxes is not None:
+            stored = layout.boxes.column
+            if stored not in self.boxes_columns:
+                raise DatasetError(
+                    f"source.outputs.{layout.boxes.name}: expected a stored boxes column, got "
+                    f"{stored!r}; {self._holds()}"
+                )
+            boxes = functools.partial(self._boxes, stored)
+            if not layout.labels:
+                num_classes = self._stored_classes(stored)
+        self._image_keys = tuple(c.key for c in layout.images)
+        self._bound = BoundSource(
+            dataset=self,
+            images=tuple(functools.partial(self._read, c.key) for c in layout.images),
+            image_paths=tuple(functools.partial(self._path, c.key) for c in layout.images),
+            labels=tuple(labels),
+            features=tuple(features),
+            boxes=boxes,
+            num_classes=num_classes,
+        )
+        return self._bound
+
+    def _stored_classes(self, column: str) -> int | None:
+        count = self._manifest.num_classes.get(column)
+        names = self._manifest.classes.get(column)
+        if count is None and names is not None:
+            count = len(names)
+        return count
+
+    def _label_classes(self, output: Any) -> int | None:
+        """The class count of a label output; its declared ``classes`` must be the stored."""
+        stored = self._manifest.classes.get(output.column)
+        declared = output.classes
+        if declared is not None and stored is not None and tuple(declared) != tuple(stored):
+            raise DatasetError(
+                f"source.outputs.{output.name}.classes: expected the prepared data's classes of "
+                f"column {output.column!r} {list(stored)}, got {list(declared)} (prepare the "
+                "data again with this spec)"
+            )
+        count = self._stored_classes(output.column)
+        if declared is not None:
+            count = len(declared)
+        values = self.labels[output.column]
+        limit = INT64_LIMIT if count is None else count
+        if len(values) and int(values.max()) >= limit:
+            raise DatasetError(
+                f"{self.root}: labels {output.column!r}: expected class indices < {limit}, got "
+                f"{int(values.max())}"
+            )
+        return count
+
+    def _read(self, column: str, index: int) -> np.ndarray:
+        return self.read_member(index, column)
+
+    def _path(self, column: str, index: int) -> str:
+        return self.member_path(index, column)
+
+    # -- SampleSource --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __repr__(self) -> str:
+        return (
+            f"Prepared({str(self.root)!r}, shards={len(self.paths)}, samples={len(self)}, "
+            f"images={sorted(self.images)})"
+        )
+
+    @property
+    def manifest(self) -> PreparedManifest:
+        return self._manifest
+
+    @property
+    def shard_sizes(self) -> list[int]:
+        return [int(n) for n in np.diff(self._starts)]
+
+    def read_bytes(self, index: int) -> np.ndarray:
+        """The first image column's bytes (the bound layout's, else the first stored one)."""
+        return self.read_member(index, self._default_column())
+
+    def label(self, index: int) -> int:
+        """The first label (the bound layout's, else the first stored column); -1 without."""
+        bound = self._bound
+        if bound is not None:
+            return bound.labels[0](index) if bound.labels else -1
+        if not self.labels:
+            return -1
+        return int(next(iter(self.labels.values()))[index])
+
+    def path(self, index: int) -> str:
+        return self.member_path(index, self._default_column())
+
+    def fingerprint(self) -> str:
+        """From the source's fingerprint and the shards' SHA-256 (no shard is read)."""
+        digest = hashlib.sha256(f"{FORMAT}\0{VERSION}\0".encode())
+        digest.update(self._manifest.source.fingerprint.encode())
+        for entry in self._manifest.shards:
+            digest.update(f"\0{entry.name}\0{entry.samples}\0{entry.sha256}".encode())
+        return digest.hexdigest()[:16]
+
+    def close(self) -> None:
+        """Drop the memory maps (arrays already returned keep theirs alive)."""
+        with self._lock:
+            self._maps.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()  # pickled (a spawned worker): maps and lock are per process
+        state["_maps"] = {}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+
+def _gather(indexes: list[ShardIndex], field: str, name: str, dtype: Any) -> np.ndarray:
+    """One label or feature column over every shard as a ``dtype`` array."""
+    try:
+        parts = [np.asarray(getattr(index, field)[name], dtype=dtype) for index in indexes]
+    except OverflowError:
+        raise DatasetError(
+            f"{field} {name!r}: expected values within {np.dtype(dtype).name}, got larger ones"
+        ) from None
+    values = np.concatenate(parts)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise DatasetError(f"{field} {name!r}: expected finite float32 values, got inf or nan")
+    return values
+
+
+def _item(values: np.ndarray, index: int) -> int:
+    return int(values[index])
+
+
+def _image_column(indexes: list[ShardIndex], name: str) -> ImageColumn:
+    def gather(field: str) -> np.ndarray:
+        parts = [
+            np.asarray(getattr(index.images[name], field), dtype=np.int64) for index in indexes
+        ]
+        return np.concatenate(parts)
+
+    return ImageColumn(
+        offset=gather("offset"),
+        size=gather("size"),
+        width=gather("width"),
+        height=gather("height"),
+        source_width=gather("source_width"),
+        source_height=gather("source_height"),
+        ext=tuple(index.images[name].ext for index in indexes),
+    )
+
+
+def _box_column(indexes: list[ShardIndex], name: str) -> BoxColumn:
+    starts, counts, xyxy, labels = [], [], [], []
+    rows = 0
+    for index in indexes:
+        boxes = index.boxes[name]
+        starts.append(np.asarray(boxes.start, dtype=np.int64) + rows)
+        counts.append(np.asarray(boxes.count, dtype=np.int64))
+        xyxy.append(np.asarray(boxes.xyxy, dtype=np.float32).reshape(-1, 4))
+        labels.append(np.asarray(boxes.labels, dtype=np.int64))
+        rows += len(boxes.xyxy)
+    return BoxColumn(
+        np.concatenate(starts), np.concatenate(counts), np.concatenate(xyxy), np.concatenate(labels)
+    )
+
+
+__all__ = ["Prepared", "is_prepared"]

@@ -71,23 +71,40 @@ def member_name(key: str, column: str, ext: str) -> str:
 
 
 class Options(FrozenModel):
-    """What ``prepare`` was asked for; a resume must ask for the same."""
+    """What ``prepare`` was asked for; a resume must ask for the same. The descriptions are
+    the help of ``dali-pipelines prepare``'s options."""
 
-    #: Longest side bound in pixels (``None``: no bound on it).
-    max_side: Int | None = Field(default=None, ge=16)
-    #: Shortest side bound in pixels (``None``: no bound on it); exclusive with ``max_side``.
-    min_side: Int | None = Field(default=None, ge=16)
-    #: JPEG quality of re-encoded images.
-    quality: Int = Field(default=90, ge=1, le=100)
-    #: Decode JPEGs at a reduced DCT scale (1/2, 1/4, 1/8) when the result is still at least
-    #: the bounded size (libjpeg's scaled decode through PIL's ``draft``).
-    dct_scaling: Bool = True
-    #: A shard is closed before it would exceed this many bytes (a single larger sample gets a
-    #: shard of its own) or this many samples.
-    max_shard_bytes: Int = Field(default=256 * 1024 * 1024, ge=1)
-    max_shard_samples: Int = Field(default=100_000, ge=1)
-    #: Pixels one image may hold when decoded (validate's ``max_pixels``).
-    max_pixels: Int | None = Field(default=None, ge=1)
+    max_side: Int | None = Field(
+        default=None,
+        ge=16,
+        description="bound the longest side to N pixels (larger images are re-encoded)",
+    )
+    min_side: Int | None = Field(
+        default=None,
+        ge=16,
+        description="bound the shortest side to N pixels instead (exclusive with --max-side)",
+    )
+    quality: Int = Field(default=90, ge=1, le=100, description="JPEG quality of re-encoded images")
+    dct_scaling: Bool = Field(
+        default=True,
+        description="decode JPEGs at a reduced DCT scale (1/2, 1/4, 1/8) when the result is "
+        "still at least the bounded size (libjpeg's scaled decode through PIL's draft)",
+    )
+    max_shard_bytes: Int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="close a shard before it would exceed N bytes (a single larger sample gets "
+        "a shard of its own)",
+    )
+    max_shard_samples: Int = Field(
+        default=100_000, ge=1, description="close a shard before it would hold more than N samples"
+    )
+    max_pixels: Int | None = Field(
+        default=None,
+        ge=1,
+        description="pixels one image may hold when decoded (validate's max_pixels; default: "
+        "no limit)",
+    )
 
 
 class SourceInfo(FrozenModel):

@@ -20,7 +20,16 @@ from ._logging import add_logging_options, cli_logging
 log = logging.getLogger("dali_pipelines.cli")
 
 #: Subcommand modules, in help order. Adding a command: a module with ``register`` + one name here.
-COMMAND_MODULES = ("demo_data", "bench", "preview", "check", "contract", "validate", "assess")
+COMMAND_MODULES = (
+    "demo_data",
+    "bench",
+    "preview",
+    "check",
+    "contract",
+    "validate",
+    "prepare",
+    "assess",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,10 +103,18 @@ class Preview:
 
 
 def open_preview_dataset(data: str | os.PathLike[str], spec: Any, annotations: Path | None) -> Any:
-    """The dataset of ``data`` as ``spec`` reads it: Coco with ``annotations``, an AudioFolder
-    for an audio spec (a demo root read from its clips/), else an ImageFolder."""
+    """The dataset of ``data`` as ``spec`` reads it: Prepared for a prepared folder, Coco with
+    ``annotations``, an AudioFolder for an audio spec (a demo root read from its clips/), else
+    an ImageFolder."""
+    from ..data.prepared import Prepared, is_prepared
     from ..plan import make_plan
 
+    if is_prepared(data):  # dali-pipelines prepare's output: its boxes are stored
+        if annotations is not None:
+            raise DaliPipelinesError(
+                f"--annotations: expected none with prepared data, got {annotations}"
+            )
+        return Prepared(data)
     boxes = make_plan(spec).layout.boxes is not None
     if boxes and annotations is None:
         raise DaliPipelinesError(

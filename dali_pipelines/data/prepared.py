@@ -54,6 +54,9 @@ from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
 
+#: A tar block: a member's ustar header is the block before its data.
+_BLOCK = 512
+
 
 def is_prepared(path: str | os.PathLike[str]) -> bool:
     """``path`` is a folder holding ``prepared.json`` (the output of ``dali-pipelines prepare``)."""
@@ -131,6 +134,9 @@ class Prepared:
             raise DatasetError(f"{where}: expected samples in the shards, got none")
         #: Shard of each sample.
         self._shard = np.repeat(np.arange(len(indexes), dtype=np.int32), counts)
+        self._source_index = np.concatenate(
+            [np.asarray(index.source_index, dtype=np.int64) for index in indexes]
+        )
         self._keys = tuple(index.keys for index in indexes)
         self._sources = tuple(index.paths for index in indexes)
         first = indexes[0]
@@ -157,6 +163,7 @@ class Prepared:
         self.classes: tuple[str, ...] | None = (
             manifest.classes.get(next(iter(self.labels))) if self.labels else None
         )
+        self._check_headers()
         self._maps: dict[int, np.memmap] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -302,8 +309,46 @@ class Prepared:
         offset, size = int(found.offset[index]), int(found.size[index])
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise too_large(self.member_path(index, column), size, self.max_file_bytes)
-        mapped = self._map(int(self._shard[index]))
+        shard = int(self._shard[index])
+        mapped = self._map(shard)
+        header = mapped[offset - _BLOCK : offset] if offset >= _BLOCK else b""
+        if _header_name(header) != self._member(shard, index - int(self._starts[shard]), column):
+            self._mismatch(shard, index - int(self._starts[shard]), column, offset, header)
         return np.asarray(mapped[offset : offset + size])
+
+    def _member(self, shard: int, position: int, column: str) -> str:
+        ext = self.images[column].ext[shard][position]
+        return f"{self._keys[shard][position]}.{column}.{ext}"
+
+    def _mismatch(self, shard: int, position: int, column: str, offset: int, header: Any) -> None:
+        """The tar header before a member's data must name it: an index whose offsets do not
+        match its tar (another run's, a faulty writer's) fails naming both, rather than as
+        bytes that do not decode."""
+        name = self._member(shard, position, column)
+        found = _header_name(header)
+        got = "no tar header before it" if found is None else f"the data of {found!r}"
+        raise DatasetError(
+            f"{self.paths[shard]}: expected member {name!r} at offset {offset} (its index), got "
+            f"{got} (an index that does not match its shard: prepare the data again)"
+        )
+
+    def _check_headers(self) -> None:
+        """Each shard's first and last member of every image column is where its index says
+        (two small reads a shard and column: a systematic offset error fails here)."""
+        for shard, path in enumerate(self.paths):
+            count = int(self._starts[shard + 1] - self._starts[shard])
+            if count == 0:
+                continue
+            with open(path, "rb") as handle:
+                for column, found in self.images.items():
+                    for position in {0, count - 1}:
+                        offset = int(found.offset[int(self._starts[shard]) + position])
+                        header = b""
+                        if offset >= _BLOCK:
+                            handle.seek(offset - _BLOCK)
+                            header = handle.read(_BLOCK)
+                        if _header_name(header) != self._member(shard, position, column):
+                            self._mismatch(shard, position, column, offset, header)
 
     def _position(self, index: int) -> tuple[int, int]:
         if not -len(self) <= index < len(self):
@@ -331,11 +376,18 @@ class Prepared:
         found = self._column(self._default_column() if column is None else column)
         return np.stack([found.source_height, found.source_width], axis=1)
 
+    def source_indices(self) -> np.ndarray:
+        """(N,) int64: each sample's index in the source it was prepared from (bad files left
+        out make gaps)."""
+        return self._source_index.copy()
+
     def boxes(self, index: int) -> Boxes:
         """(K, 4) float32 x1, y1, x2, y2 in stored pixels and (K,) int64 classes of ``index``
-        (the bound boxes column, else the only stored one)."""
+        (the bound boxes column, else the only stored one; none when none is stored)."""
         if self._bound is not None and self._bound.boxes is not None:
             return self._bound.boxes(index)
+        if not self.boxes_columns:
+            return np.zeros((0, 4), dtype=np.float32), np.zeros(0, dtype=np.int64)
         if len(self.boxes_columns) != 1:
             raise DatasetError(
                 f"{self.root}: expected one stored boxes column, got {sorted(self.boxes_columns)}"
@@ -519,6 +571,16 @@ class Prepared:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._pid = os.getpid()
+
+
+def _header_name(header: Any) -> str | None:
+    """The member name of a 512-byte ustar header (``prefix/name``), else ``None``."""
+    block = bytes(header)
+    if len(block) != _BLOCK or block[257:262] != b"ustar":
+        return None
+    name = block[:100].split(b"\0", 1)[0]
+    prefix = block[345:500].split(b"\0", 1)[0]
+    return (prefix + b"/" + name if prefix else name).decode("utf-8", "replace")
 
 
 def _gather(indexes: list[ShardIndex], field: str, name: str, dtype: Any) -> np.ndarray:

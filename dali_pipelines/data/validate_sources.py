@@ -164,11 +164,16 @@ def as_source(
     modality: Modality = "auto",
 ) -> SampleSource:
     """A folder is an ImageFolder (or, holding audio files or with ``modality="audio"``, the
-    files of an AudioFolder), a ``.csv``/``.jsonl`` file a manifest's ``columns``, another file
-    a list of paths; a SampleSource is used as it is (with its own bounds)."""
+    files of an AudioFolder; holding ``prepared.json``, the :class:`~.prepared.Prepared` data's
+    first image column), a ``.csv``/``.jsonl`` file a manifest's ``columns``, another file a
+    list of paths; a SampleSource is used as it is (with its own bounds)."""
     if not isinstance(source, (str, os.PathLike)):
         return source
     from .folder import ImageFolder
+    from .prepared import Prepared, is_prepared
+
+    if not columns and modality != "audio" and is_prepared(source):
+        return Prepared(source, max_file_bytes=max_file_bytes)
 
     path = Path(source)
     if columns and not (path.is_file() and path.suffix.lower() in TABLE_SUFFIXES):

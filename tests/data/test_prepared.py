@@ -69,6 +69,7 @@ def test_reads_every_column_from_every_shard(folder: Path, samples: list[Any]) -
         assert features.dtype == np.float32
         assert features.tolist() == [sample.features["idx"], sample.features["score"]]
         assert ds.read_bytes(i).tobytes() == sample.images["image"]
+    assert ds.source_indices().tolist() == list(range(7))
     heights_widths = [list(s.sizes["image"]) for s in samples]
     assert ds.image_sizes().tolist() == heights_widths
 
@@ -289,3 +290,29 @@ def test_dataloader_over_a_prepared_folder(folder: Path, samples: list[Any]) -> 
     idx = [int(v) for b in batches for v in b[1][:, 0]]
     assert idx == list(range(7))
     assert [int(v) for b in batches for v in b[2]] == [s.label for s in samples]
+
+
+def test_offsets_must_point_at_their_members(folder: Path) -> None:
+    """An index whose offsets miss the members' data (the tar header's offset, another
+    member's) fails naming the member: at open for a shard's first or last member, at read
+    for the others."""
+    index = folder / SHARDS_DIR / "shard-000000.index.json"
+    edit_json(index, lambda d: d["images"]["image"].update(offset=[0, 0, 0]))
+    with pytest.raises(
+        DatasetError,
+        match=r"shard-000000\.tar: expected member '000000000\.image\.jpg' at offset 0 \(its "
+        r"index\), got no tar header before it \(an index that does not match its shard",
+    ):
+        Prepared(folder)
+    _, wrong, _ = member_extent(folder, 0, "000000000.cls")
+    _, first, _ = member_extent(folder, 0, "000000000.image.jpg")
+    _, last, _ = member_extent(folder, 0, "000000002.image.jpg")
+    edit_json(index, lambda d: d["images"]["image"].update(offset=[first, wrong, last]))
+    ds = Prepared(folder)
+    assert len(ds.read_bytes(0)) > 0
+    with pytest.raises(
+        DatasetError,
+        match=r"expected member '000000001\.image\.jpg' at offset "
+        rf"{wrong} \(its index\), got the data of '000000000\.cls'",
+    ):
+        ds.read_bytes(1)

@@ -104,6 +104,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from ..data.prepared_format import Options
     from ..prepare import prepare
 
@@ -112,7 +114,13 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         err.print(f"error: {problem}", soft_wrap=True, markup=False)
         return 2
-    options = Options(**{name: getattr(args, name) for name in Options.model_fields})
+    try:
+        options = Options(**{name: getattr(args, name) for name in Options.model_fields})
+    except ValidationError as exc:  # a bound below the model's minimum
+        first = exc.errors()[0]
+        flag = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-")
+        err.print(f"error: {flag}: {first['msg']}", soft_wrap=True, markup=False)
+        return 2
     processed = [0]  # samples this run went through (a resumed run starts later)
     start = time.perf_counter()
     with _Bar(err, getattr(args, "quiet", False)) as update:

@@ -32,7 +32,7 @@ from ..data.prepared_format import (
     write_json_atomic,
 )
 from ..errors import DatasetError
-from ..spec import PipelineSpec
+from ..spec.io import SpecLike
 from .resume import check_same_inputs, existing_run, verify_shards
 from .sample import SampleResult, process_sample
 from .shards import ShardWriter, sample_members
@@ -121,7 +121,7 @@ def prepare(
     source: Any,
     out: str | os.PathLike[str],
     *,
-    spec: PipelineSpec | str | os.PathLike[str] | None = None,
+    spec: SpecLike | os.PathLike[str] | None = None,
     options: Options | None = None,
     annotations: str | os.PathLike[str] | None = None,
     workers: int | None = None,

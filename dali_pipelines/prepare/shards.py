@@ -90,11 +90,12 @@ class ShardWriter:
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
+            header = self.tar.offset  # a ustar member: one header block, then its data
             try:
                 self.tar.addfile(info, io.BytesIO(data))
             except ValueError as exc:  # a name too long for ustar
                 raise DatasetError(f"{name}: expected a ustar member name, got {exc}") from None
-            offsets.append(info.offset_data)
+            offsets.append(header + BLOCK)
             self.members += member_bytes(len(data))
         self.results.append(result)
         self.offsets.append(offsets[: len(self.keys)])

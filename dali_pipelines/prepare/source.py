@@ -11,6 +11,7 @@ image column key, the label column, each feature column, the boxes column).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,14 @@ from ..data.prepared_format import SourceInfo
 from ..data.source import SampleSource
 from ..errors import DatasetError
 from ..plan.layout import Layout, make_layout
-from ..spec import PipelineSpec, load_spec
+from ..spec import load_spec
+from ..spec.io import SpecLike
 from ..spec.source import BoxesOutput, ImageOutput, SourceSpec
 
 #: The layout of a Coco source without a spec: its image and its boxes.
 COCO_SOURCE = SourceSpec(outputs=(ImageOutput(name="image"), BoxesOutput()))
 _PATTERN = frozenset("*?[{")
+_INDEX = re.compile(r"^[+-]?\d+$")  # a label cell that is a class index (as columns reads it)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def open_source(source: Any, annotations: str | os.PathLike[str] | None = None) 
     )
 
 
-def source_layout(spec: PipelineSpec | str | os.PathLike[str] | None, dataset: Any) -> Layout:
+def source_layout(spec: SpecLike | os.PathLike[str] | None, dataset: Any) -> Layout:
     """The layout ``dataset`` is bound to: the spec's, or the default for the dataset."""
     from ..data.coco import Coco
 
@@ -100,7 +103,7 @@ def source_layout(spec: PipelineSpec | str | os.PathLike[str] | None, dataset: A
 
 def bind(
     source: Any,
-    spec: PipelineSpec | str | os.PathLike[str] | None = None,
+    spec: SpecLike | os.PathLike[str] | None = None,
     annotations: str | os.PathLike[str] | None = None,
 ) -> Bound:
     """Open ``source``, bind it to the layout and describe it for the manifest."""
@@ -134,6 +137,8 @@ def _class_names(
         names = output.classes
         if names is None and position == 0 and columnless and source_names:
             names = tuple(str(name) for name in source_names)
+        if names is None:
+            names = _names_in_rows(dataset, output.column)
         classes[output.column] = names
         count = len(names) if names is not None else None
         counts[output.column] = bound.num_classes if position == 0 else count
@@ -142,3 +147,16 @@ def _class_names(
         classes[layout.boxes.column] = names
         counts[layout.boxes.column] = bound.num_classes
     return classes, counts
+
+
+def _names_in_rows(dataset: Any, column: str) -> tuple[str, ...] | None:
+    """The sorted class names of a manifest's label column that holds names (as binding
+    resolved them: :func:`~..data.columns.resolve_labels`); ``None`` for indices."""
+    from ..data.manifest import Manifest
+
+    if not isinstance(dataset, Manifest):
+        return None
+    cells = [row.get(column) for row in dataset.rows]
+    if not cells or not all(isinstance(c, str) and not _INDEX.match(c) for c in cells):
+        return None
+    return tuple(sorted({str(c) for c in cells}))

@@ -350,6 +350,12 @@ class Prepared:
                         if _header_name(header) != self._member(shard, position, column):
                             self._mismatch(shard, position, column, offset, header)
 
+    def extent(self, index: int, column: str) -> tuple[str, int, int]:
+        """(shard path, data offset, size) of image column ``column`` of sample ``index``."""
+        found = self._column(column)
+        shard, _ = self._position(index)
+        return self.paths[shard], int(found.offset[index]), int(found.size[index])
+
     def _position(self, index: int) -> tuple[int, int]:
         if not -len(self) <= index < len(self):
             raise IndexError(f"Prepared: index {index} out of range for {len(self)} samples")

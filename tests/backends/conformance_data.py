@@ -6,10 +6,13 @@ the same picture, and every source says which sample a delivered row was (its *i
 * ImageFolder: one class folder per sample (``s000``, ``s001``, ...), the label is the identity;
 * Manifest (CSV): a feature column ``idx`` holding the sample index;
 * WebDataset (3 uneven local shards): the ``.cls`` member holds the sample index;
-* Coco: one box per image whose category is the image's own, so the box class is the identity.
+* Coco: one box per image whose category is the image's own, so the box class is the identity;
+* Prepared: the Manifest's data through ``prepare`` (images kept byte for byte, several shards),
+  its ``idx`` feature the identity.
 
 Bad files (a truncated JPEG, an empty file, garbage bytes) are appended after the good samples;
-``Source.bad`` holds their identities.
+``Source.bad`` holds their identities. ``prepare`` leaves bad files out, so the prepared source
+stores good images in their place and then overwrites those members' bytes with garbage.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ EXECUTORS: tuple[Executor, ...] = (
             ("manifest", CLASSIC_ONLY),
             ("webdataset", CLASSIC_ONLY),
             ("coco", f"{BOXES_ALIGNED}|{CLASSIC_ONLY}"),
+            ("prepared", CLASSIC_ONLY),
         ),
     ),
     Executor("reference-pil", {"backend": "reference"}),
@@ -290,11 +294,48 @@ def write_coco(root: Path, images: list[bytes], good: int) -> Source:
     return Source("coco", lambda: Coco(path, folder), section, identities, n, bad)
 
 
+#: A prepared shard closes before this many bytes: 14 samples (an image of 1-2 KB, its record
+#: and label members) make 4-5 shards.
+PREPARED_SHARD_BYTES = 20_000
+
+
+def write_prepared(root: Path, images: list[bytes], good: int) -> Source:
+    from dali_pipelines import Prepared, load_spec
+    from dali_pipelines.prepare import prepare
+
+    n = len(images)
+    stored = images[:good] + good_images(n - good, seed=1)  # prepare would leave bad files out
+    manifest = write_manifest(root / "src", stored, good)
+    spec = load_spec({"ops": RANDOM_OPS, "source": manifest.section})
+    out = root / "out"
+    prepare(
+        root / "src" / "manifest.csv",
+        out,
+        spec=spec,
+        workers=1,
+        max_shard_bytes=PREPARED_SHARD_BYTES,
+    )
+    dataset = Prepared(out)
+    assert len(dataset.paths) >= 3 and len(dataset) == n, (dataset, dataset.manifest.counts)
+    garbage = np.random.default_rng(2)
+    for index, source_index in enumerate(dataset.source_indices().tolist()):
+        if source_index >= good:  # same length, in place: the tar stays valid, the bytes not
+            shard, offset, size = dataset.extent(index, "image")
+            with open(shard, "r+b") as handle:
+                handle.seek(offset)
+                handle.write(garbage.integers(0, 256, size, dtype=np.uint8).tobytes())
+    dataset.close()
+
+    bad = frozenset(range(good, n))
+    return Source("prepared", lambda: Prepared(out), manifest.section, manifest.identities, n, bad)
+
+
 SOURCES: dict[str, Callable[[Path, list[bytes], int], Source]] = {
     "folder": write_image_folder,
     "manifest": write_manifest,
     "webdataset": write_shards,
     "coco": write_coco,
+    "prepared": write_prepared,
     "audio-folder": write_audio_folder,
     "audio-manifest": write_audio_manifest,
     "audio-webdataset": write_audio_shards,

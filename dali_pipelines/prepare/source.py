@@ -24,11 +24,13 @@ from ..errors import DatasetError
 from ..plan.layout import Layout, make_layout
 from ..spec import load_spec
 from ..spec.io import SpecLike
-from ..spec.source import BoxesOutput, ImageOutput, SourceSpec
+from ..spec.source import BoxesOutput, ImageOutput, LabelOutput, SourceSpec
 
 #: The layout of a Coco source without a spec: its image and its boxes.
 COCO_SOURCE = SourceSpec(outputs=(ImageOutput(name="image"), BoxesOutput()))
 _PATTERN = frozenset("*?[{")
+#: Tar members taken as the image of a sample without a spec, in this order of preference.
+_IMAGE_MEMBERS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "ppm")
 _INDEX = re.compile(r"^[+-]?\d+$")  # a label cell that is a class index (as columns reads it)
 
 
@@ -85,9 +87,12 @@ def open_source(source: Any, annotations: str | os.PathLike[str] | None = None) 
 def source_layout(spec: SpecLike | os.PathLike[str] | None, dataset: Any) -> Layout:
     """The layout ``dataset`` is bound to: the spec's, or the default for the dataset."""
     from ..data.coco import Coco
+    from ..data.webdataset import WebDataset
 
     if spec is None:
         source = COCO_SOURCE if isinstance(dataset, Coco) else None
+        if isinstance(dataset, WebDataset):
+            source = webdataset_source(dataset)
         return make_layout(source, (), fixed=True)
     from ..plan import make_plan
 
@@ -99,6 +104,24 @@ def source_layout(spec: SpecLike | os.PathLike[str] | None, dataset: Any) -> Lay
         )
     layout: Layout = make_plan(loaded).layout
     return layout
+
+
+def webdataset_source(dataset: Any) -> SourceSpec:
+    """The default columns of tar shards: the first sample's image member (``jpg``, ``png``,
+    ...) as ``images``, and its ``cls`` member as the label when it has one."""
+    members: dict[str, Any] = next(
+        (shard.samples[0][1] for shard in dataset.shards if shard.samples), {}
+    )
+    image = next((ext for ext in _IMAGE_MEMBERS if ext in members), None)
+    if image is None:
+        raise DatasetError(
+            f"{dataset.shards[0].path}: expected an image member ({', '.join(_IMAGE_MEMBERS)}) "
+            f"in the first sample, got {sorted(members)}; pass a spec naming the columns"
+        )
+    outputs: list[Any] = [ImageOutput(name="images", column=image)]
+    if "cls" in members:
+        outputs.append(LabelOutput(column="cls"))
+    return SourceSpec(outputs=tuple(outputs))
 
 
 def bind(

@@ -15,7 +15,7 @@ from dali_pipelines.data.prepared_format import Options, SampleRecord
 from dali_pipelines.errors import DatasetError
 from dali_pipelines.prepare import prepare
 from tests.prepare.helpers import files, indexes, stored_images, tar_members, write_folder
-from tests.sources_data import write_coco, write_manifest
+from tests.sources_data import write_coco, write_manifest, write_shards
 
 SIZES = [(48 + 7 * (i % 4), 64 + 5 * (i % 3)) for i in range(12)]
 
@@ -156,6 +156,27 @@ def test_a_manifest_carries_its_image_columns_labels_and_features(tmp_path: Path
     assert index.features["score"] == tuple(float(np.float32(r[4])) for r in rows)
     names = [m.name for m in tar_members(tmp_path / "out" / "shards" / index.shard)][:4]
     assert names == ["000000000.a.jpg", "000000000.c.jpg", "000000000.cls", "000000000.json"]
+
+
+def test_tar_shards_are_read_by_pattern_with_their_image_and_cls(tmp_path: Path) -> None:
+    write_shards(tmp_path / "in", [3, 4])
+    manifest = prepare(str(tmp_path / "in" / "shard-{000..001}.tar"), tmp_path / "out")
+    assert manifest.source.kind == "WebDataset" and manifest.counts.kept == 7
+    assert [o.get("column") for o in manifest.outputs] == ["jpg", "cls"]
+    (index,) = indexes(tmp_path / "out")
+    assert index.labels == {"cls": tuple(range(7))} and set(index.images) == {"jpg"}
+    spec = {
+        "ops": [],
+        "source": {
+            "outputs": [
+                {"kind": "image", "name": "jpg"},
+                {"kind": "features", "columns": ["speed"]},
+            ]
+        },
+    }
+    carried = prepare(str(tmp_path / "in" / "shard-000.tar"), tmp_path / "f", spec=spec)
+    assert carried.counts.samples == 3
+    assert indexes(tmp_path / "f")[0].features == {"speed": (0.0, 0.5, 1.0)}
 
 
 @pytest.mark.parametrize("max_side", [40, 48, 96])

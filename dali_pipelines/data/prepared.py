@@ -299,21 +299,22 @@ class Prepared:
         found = self.images.get(column)
         if found is None:
             raise DatasetError(
-                f"{self.root}: expected an image column {column!r}, got {self._holds()}"
+                f"{self.root}: expected a stored image column, got {column!r}; {self._holds()}"
             )
         return found
 
     def read_member(self, index: int, column: str) -> np.ndarray:
         """The stored bytes of image column ``column`` of sample ``index`` (a read-only view)."""
         found = self._column(column)
+        shard, position = self._position(index)
+        index = int(self._starts[shard]) + position
         offset, size = int(found.offset[index]), int(found.size[index])
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise too_large(self.member_path(index, column), size, self.max_file_bytes)
-        shard = int(self._shard[index])
         mapped = self._map(shard)
         header = mapped[offset - _BLOCK : offset] if offset >= _BLOCK else b""
-        if _header_name(header) != self._member(shard, index - int(self._starts[shard]), column):
-            self._mismatch(shard, index - int(self._starts[shard]), column, offset, header)
+        if _header_name(header) != self._member(shard, position, column):
+            self._mismatch(shard, position, column, offset, header)
         return np.asarray(mapped[offset : offset + size])
 
     def _member(self, shard: int, position: int, column: str) -> str:
@@ -353,7 +354,8 @@ class Prepared:
     def extent(self, index: int, column: str) -> tuple[str, int, int]:
         """(shard path, data offset, size) of image column ``column`` of sample ``index``."""
         found = self._column(column)
-        shard, _ = self._position(index)
+        shard, position = self._position(index)
+        index = int(self._starts[shard]) + position
         return self.paths[shard], int(found.offset[index]), int(found.size[index])
 
     def _position(self, index: int) -> tuple[int, int]:

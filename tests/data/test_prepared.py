@@ -69,6 +69,9 @@ def test_reads_every_column_from_every_shard(folder: Path, samples: list[Any]) -
         assert features.dtype == np.float32
         assert features.tolist() == [sample.features["idx"], sample.features["score"]]
         assert ds.read_bytes(i).tobytes() == sample.images["image"]
+    assert ds.read_bytes(-1).tobytes() == samples[-1].images["image"]
+    with pytest.raises(IndexError, match="index 7 out of range for 7 samples"):
+        ds.read_bytes(7)
     assert ds.source_indices().tolist() == list(range(7))
     heights_widths = [list(s.sizes["image"]) for s in samples]
     assert ds.image_sizes().tolist() == heights_widths

@@ -20,6 +20,7 @@ from ..data import AudioFolder, ImageFolder
 from ..data.source import SampleSource
 from ..spec import PipelineSpec, load_spec
 from .audio import LengthsRecorder, audio_dataset_info, audio_info, audio_result, open_dataset
+from .corners import open_prepared, prepared_info
 from .env import collect_env, dataset_info, load_average
 from .loaders import (
     LOADERS,
@@ -51,6 +52,8 @@ from .runner import (
     wait_for_idle_cpu,
 )
 
+#: The name suffix of a loader measured on the prepared copy (four-corner runs).
+PREPARED_SUFFIX = "@prepared"
 #: Parameters ``--sweep`` can vary, as spelled on the command line -> BenchConfig field.
 SWEEPABLE = {"threads": "threads", "batch_size": "batch_size", "batch-size": "batch_size"}
 IDEAL = "ideal"
@@ -102,7 +105,8 @@ def uses_lead_in(config: BenchConfig, modality: Modality) -> bool:
 
 def planned_epochs(config: BenchConfig, modality: Modality = "image") -> int:
     """Epochs the run will go through (for an overall progress bar)."""
-    subjects = len(loader_names(config, modality)) + (1 if config.mode == "train" else 0)
+    copies = 2 if config.corners else 1
+    subjects = copies * len(loader_names(config, modality)) + (1 if config.mode == "train" else 0)
     reps = config.reps * (2 if uses_lead_in(config, modality) else 1)
     per_point = subjects * (config.warmup + reps) + (1 if config.mode == "train" else 0)
     points = {_key(config)} | {_key(c) for _p, _v, c in _points(config)}
@@ -118,6 +122,9 @@ def check_config(config: BenchConfig, modality: Modality) -> list[str]:
             "mode: expected loader for an audio spec (train mode's models are image CNNs), "
             "got train"
         )
+    if config.corners and (modality == "audio" or config.mode == "train"):
+        got = "an audio spec" if modality == "audio" else "train mode"
+        raise ValueError(f"corners: expected an image spec in loader mode, got {got}")
     if uses_lead_in(config, modality):
         notes.append(
             "lead-in: each timed epoch ran right after an untimed one of the same loader, and "
@@ -137,10 +144,13 @@ def measure_point(
     config: BenchConfig,
     *,
     observer: Observer | None = None,
+    prepared: SampleSource | None = None,
 ) -> tuple[PointResult, TrainInfo | None]:
-    """Every loader of ``config`` at its batch size and threads (plus the ideal in train mode)."""
+    """Every loader of ``config`` at its batch size and threads (plus the ideal in train mode);
+    with ``prepared``, each loader also on that copy of the data, as ``<loader>@prepared``."""
     obs = observer or Observer()
-    names = loader_names(config, spec.modality)
+    data = {"": dataset} | ({PREPARED_SUFFIX: prepared} if prepared is not None else {})
+    names = [n + suffix for n in loader_names(config, spec.modality) for suffix in data]
     loaders: dict[str, Any] = {}
     recorders: dict[str, LengthsRecorder] = {}
     build_s: dict[str, float] = {}
@@ -148,7 +158,8 @@ def measure_point(
     try:
         for name in names:
             start = time.perf_counter()
-            loaders[name] = LOADERS[name].build(dataset, spec, config)
+            base = name.partition("@")[0]
+            loaders[name] = LOADERS[base].build(data[name[len(base) :]], spec, config)
             build_s[name] = time.perf_counter() - start
         if spec.modality == "audio":
             recorders = {name: LengthsRecorder(loaders[name]) for name in names}
@@ -204,13 +215,14 @@ def _results(
     results = {}
     unit = audio_info(spec).unit_seconds if recorders else 0.0
     for name in names:
+        base = name.partition("@")[0]
         result = loader_result(
             name,
-            LOADERS[name].backend,
+            LOADERS[base].backend,
             config.threads,
             timings[name],
             build_s[name],
-            device=loader_device(name, config),
+            device=loader_device(base, config),
         )
         if name in recorders:
             audio = audio_result(recorders[name], timings[name].reps, unit)
@@ -281,13 +293,14 @@ def run_bench(
     spec = load_spec(config.spec)
     notes = check_config(config, spec.modality)  # fail on bad names before any loader starts
     dataset = _dataset(root, spec)
+    prepared = open_prepared(config.prepared) if config.corners else None
     obs = observer or Observer()
     measured: dict[tuple[int, int], tuple[PointResult, TrainInfo | None]] = {}
 
     def at(cfg: BenchConfig, description: str) -> tuple[PointResult, TrainInfo | None]:
         if _key(cfg) not in measured:
             obs.point_started(description)
-            measured[_key(cfg)] = measure_point(dataset, spec, cfg, observer=obs)
+            measured[_key(cfg)] = measure_point(dataset, spec, cfg, observer=obs, prepared=prepared)
         return measured[_key(cfg)]
 
     head, train = at(config, f"batch_size={config.batch_size} threads={config.threads}")
@@ -302,6 +315,9 @@ def run_bench(
             "timed epoch with batches prefetched while the other loaders ran (and takes CPU "
             "from them); --lead-in on times every loader in its steady state"
         )
+    corners = None
+    if prepared is not None:
+        corners = prepared_info(dataset, prepared, head.loaders, config)
     if isinstance(dataset, AudioFolder):
         info = audio_dataset_info(dataset)
     else:
@@ -322,5 +338,6 @@ def run_bench(
         ideal=head.ideal,
         train=train,
         sweep=sweep,
+        prepared=corners,
         env=collect_env(info, load_before=load_before),
     )

@@ -54,8 +54,15 @@ DESCRIPTIONS: dict[str, tuple[str | None, str | None]] = {
 UNLISTED = "a loader added with register_loader (no description)"
 
 
+#: The suffix of a loader measured on the prepared copy (``bench --corners``).
+PREPARED = "@prepared"
+
+
 def describe(name: str, modality: Modality = "image") -> str:
     """One line saying what loader ``name`` is in a run of ``modality``."""
+    if name.endswith(PREPARED):
+        base = describe(name.removesuffix(PREPARED), modality)
+        return f"{base}, on the prepared copy (bounded resolution, `dali-pipelines prepare`)"
     image, audio = DESCRIPTIONS.get(name, (None, None))
     return (audio if modality == "audio" else image) or UNLISTED
 

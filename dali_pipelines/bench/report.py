@@ -9,7 +9,9 @@ training-step images/s), ``others`` is replaced by ``loaders`` (every loader, he
 included) and ``speedups``; IQRs, batch latencies, loader waits, ``ideal`` and ``sweep`` added.
 Added within 2: audio runs (``modality: "audio"``: ``images_*`` fields count samples, a clip or a
 window each; ``audio`` on the report, on each loader and on the dataset), ``notes``,
-``config.bucketing`` and ``config.lead_in``. An image report reads exactly as before.
+``config.bucketing`` and ``config.lead_in``; the four corners (``config.corners``,
+``config.prepared``, ``config.max_side``, ``prepared``: loaders named ``<loader>@prepared`` ran
+on the prepared copy). An image report reads exactly as before.
 """
 
 from __future__ import annotations
@@ -184,6 +186,18 @@ class BenchConfig(_Model):
         description="audio: also measure dali and reference with length bucketing "
         "(dali-bucketed, reference-bucketed) and compare their padding ratios",
     )
+    corners: bool = Field(
+        False,
+        description="measure every loader on the originals and on a prepared copy (bounded "
+        "resolution, `dali-pipelines prepare`) in one interleaved run: <loader>@prepared",
+    )
+    prepared: str | None = Field(
+        None,
+        description="corners: the prepared copy (default: made in the cache with --max-side)",
+    )
+    max_side: int = Field(
+        512, ge=16, description="corners without --prepared: the longest side prepared"
+    )
 
 
 class AudioInfo(_Model):
@@ -202,6 +216,38 @@ class TrainInfo(_Model):
     parameters: int
     device: str
     cached_batches: int = Field(description="distinct batches the ideal replays from memory")
+
+
+class CropDifference(_Model):
+    """Original vs prepared 224-px crops of the same images (grey levels, 0-255)."""
+
+    recipe: str = Field(description="the deterministic recipe the crops come from")
+    images: int = Field(description="images compared")
+    mean_abs: float = Field(description="mean |original - prepared| over pixels and channels")
+    p99_image_mean_abs: float = Field(description="99th percentile of the per-image means")
+    max_image_mean_abs: float
+
+
+class PreparedInfo(_Model):
+    """The prepared copy of a four-corner run and what it changed."""
+
+    root: str
+    fingerprint: str
+    max_side: int | None
+    min_side: int | None
+    quality: int = Field(description="JPEG quality of re-encoded images")
+    images: int
+    reencoded: int
+    kept: int = Field(description="images stored byte for byte (already within the bound)")
+    bad: int
+    bytes_in: int
+    bytes_out: int
+    ratios: dict[str, float] = Field(
+        description="images/s of one loader over another's, e.g. 'dali@prepared / torchvision'"
+    )
+    crop_difference: CropDifference | None = Field(
+        default=None, description="original vs prepared 224-px crops (bench.quality)"
+    )
 
 
 class PointResult(_Model):
@@ -246,6 +292,9 @@ class BenchReport(_Model):
     )
     train: TrainInfo | None = None
     sweep: list[SweepPoint] = Field(default_factory=list)
+    prepared: PreparedInfo | None = Field(
+        default=None, description="corners: the prepared copy, ratios and crop difference"
+    )
     env: EnvInfo
 
 

@@ -15,6 +15,7 @@ from .report import (
     BenchReport,
     LoaderResult,
     PointResult,
+    PreparedInfo,
 )
 
 #: Column headers of the main table; "of ideal" only in train mode.
@@ -124,6 +125,8 @@ def headline(report: BenchReport) -> list[str]:
         lines += _ideal_lines(report, report.ideal)
     if report.audio is not None:
         lines += _audio_lines(report, report.audio)
+    if report.prepared is not None:
+        lines += _prepared_lines(report.prepared)
     lines += [f"note: {note}" for note in report.notes]
     noisy = noisy_loaders(report)
     if noisy:
@@ -150,6 +153,25 @@ def _speedups(report: BenchReport) -> str:
         for name, value in report.speedups.items()
         if name != BASELINE_LOADER
     )
+
+
+def _prepared_lines(info: PreparedInfo) -> list[str]:
+    """The four corners' ratios, what the copy is, and what it costs on the crops."""
+    bound = f"max side {info.max_side}" if info.max_side else f"min side {info.min_side}"
+    lines = ["corners: " + "; ".join(f"{k}: {v:.2f}x" for k, v in info.ratios.items())]
+    lines.append(
+        f"prepared copy ({bound}, JPEG quality {info.quality}): {info.reencoded} re-encoded, "
+        f"{info.kept} kept, {info.bad} bad; {info.bytes_in / 1e6:,.0f} MB -> "
+        f"{info.bytes_out / 1e6:,.0f} MB in {info.root}"
+    )
+    diff = info.crop_difference
+    if diff is not None:
+        lines.append(
+            f"quality: mean |original - prepared| {diff.mean_abs:.2f} grey levels over "
+            f"{diff.images} 224-px crops (per image: p99 {diff.p99_image_mean_abs:.2f}, max "
+            f"{diff.max_image_mean_abs:.2f}); {diff.recipe}"
+        )
+    return lines
 
 
 def _named(label: str) -> str:

@@ -99,12 +99,15 @@ def _data_options(data: argparse._ArgumentGroup) -> None:
         help=f"without --data: the large-photo demo set (1,500-3,000 px JPEGs, default --n "
         f"{LARGE_N}), where decoding dominates",
     )
+    data.add_argument("--corners", **_from_config("corners", action="store_true"))
+    data.add_argument("--prepared", **_from_config("prepared", metavar="DIR"))
+    data.add_argument("--max-side", **_from_config("max_side"))
     data.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(".cache"),
         metavar="DIR",
-        help="where demo data is cached",
+        help="where demo data (and --corners' prepared copy) is cached",
     )
 
 
@@ -212,6 +215,10 @@ def run(args: argparse.Namespace) -> int:
         err.print("error: --plot needs matplotlib: pip install 'dali-pipelines[bench]'")
         return 2
     root = args.data if args.data is not None else _demo_data(args, modality)
+    if config.corners and config.prepared is None:
+        from ._corners import prepared_copy
+
+        config = config.model_copy(update={"prepared": str(prepared_copy(root, config, args))})
     command = shlex.join(["dali-pipelines", *getattr(args, "argv", ["bench"])])
     unit = "samples" if modality == "audio" else "images"
     with RichProgress(err, planned_epochs(config, modality), unit=unit) as progress:

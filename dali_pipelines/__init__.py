@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         WebDataset,
     )
     from .loader import DataLoader, LoaderConfig
-    from .prepare import prepare
+    from .preparation import prepare
     from .translate.assess import Assessment, assess
     from .translate.torchvision import from_torchvision
 
@@ -60,7 +60,7 @@ _LAZY = {
     "EncodedDataset": ".data",
     "from_torchvision": ".translate.torchvision",
     "assess": ".translate.assess",
-    "prepare": ".prepare",
+    "prepare": ".preparation",
     "Assessment": ".translate.assess",
 }
 

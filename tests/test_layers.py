@@ -32,7 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"plan"}),  # spec -> plan, placement from the op traits
     frozenset({"data"}),  # sources
     frozenset({"validate"}),  # data/validate* today; the design's own package
-    frozenset({"prepare"}),  # dataset -> bounded images in tar shards (data, plan, spec)
+    frozenset({"preparation"}),  # dataset -> bounded images in tar shards (data, plan, spec)
     frozenset({"contracts"}),
     frozenset({"backends"}),  # dali, reference, hybrid executors
     frozenset({"translate"}),  # torchvision Compose -> spec, assessment

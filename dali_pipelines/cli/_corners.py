@@ -23,7 +23,7 @@ def prepared_copy(root: Path, config: BenchConfig, args: argparse.Namespace) -> 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ..data import ImageFolder
-    from ..prepare import prepare
+    from ..preparation import prepare
 
     source = ImageFolder(root)
     name = f"{Path(os.path.abspath(root)).name}-{source.fingerprint()[:12]}-max{config.max_side}"

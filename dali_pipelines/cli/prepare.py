@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from ..data.prepared_format import Options
-    from ..prepare import prepare
+    from ..preparation import prepare
 
     err = stderr()
     problem = _usage_problem(args)

@@ -301,7 +301,7 @@ PREPARED_SHARD_BYTES = 20_000
 
 def write_prepared(root: Path, images: list[bytes], good: int) -> Source:
     from dali_pipelines import Prepared, load_spec
-    from dali_pipelines.prepare import prepare
+    from dali_pipelines.preparation import prepare
 
     n = len(images)
     stored = images[:good] + good_images(n - good, seed=1)  # prepare would leave bad files out

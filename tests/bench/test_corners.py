@@ -17,7 +17,7 @@ from dali_pipelines.bench.markdown import render_markdown
 from dali_pipelines.bench.report import Latency, LoaderResult
 from dali_pipelines.bench.summary import headline
 from dali_pipelines.data import ImageFolder
-from dali_pipelines.prepare import prepare
+from dali_pipelines.preparation import prepare
 
 
 def _config(prepared: Path | None, **overrides: object) -> BenchConfig:

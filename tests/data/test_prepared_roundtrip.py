@@ -15,7 +15,7 @@ from dali_pipelines.data.columns import bind_source
 from dali_pipelines.data.prepared import Prepared
 from dali_pipelines.errors import DatasetError
 from dali_pipelines.plan import make_plan
-from dali_pipelines.prepare import prepare
+from dali_pipelines.preparation import prepare
 from tests.badfiles import BY_NAME
 from tests.conftest import write_image_folder
 from tests.sources_data import write_coco, write_manifest

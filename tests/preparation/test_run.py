@@ -13,8 +13,8 @@ import dali_pipelines
 from dali_pipelines.data.coco import Coco
 from dali_pipelines.data.prepared_format import Options, SampleRecord
 from dali_pipelines.errors import DatasetError
-from dali_pipelines.prepare import prepare
-from tests.prepare.helpers import files, indexes, stored_images, tar_members, write_folder
+from dali_pipelines.preparation import prepare
+from tests.preparation.helpers import files, indexes, stored_images, tar_members, write_folder
 from tests.sources_data import write_coco, write_manifest, write_shards
 
 SIZES = [(48 + 7 * (i % 4), 64 + 5 * (i % 3)) for i in range(12)]
@@ -239,9 +239,9 @@ def test_a_finished_output_is_returned_and_a_different_one_refused(
     assert files(out) == before
 
 
-def test_the_package_attribute_is_the_function(folder: Path, tmp_path: Path) -> None:
-    import dali_pipelines.prepare as package
+def test_the_top_level_name_is_the_function(folder: Path, tmp_path: Path) -> None:
+    import dali_pipelines.preparation  # a loaded subpackage must not shadow the function
 
-    assert callable(dali_pipelines.prepare) and "prepare" in dali_pipelines.__all__
-    manifest = package(folder, tmp_path / "out", max_side=40)  # the package calls it too
-    assert manifest.complete
+    assert dali_pipelines.prepare is dali_pipelines.preparation.prepare
+    assert "prepare" in dali_pipelines.__all__
+    assert dali_pipelines.prepare(folder, tmp_path / "out", max_side=40).complete

@@ -14,14 +14,14 @@ import pytest
 
 from dali_pipelines.cli.main import main
 from dali_pipelines.errors import DatasetError
-from dali_pipelines.prepare import prepare
-from tests.prepare.helpers import files, write_folder
+from dali_pipelines.preparation import prepare
+from tests.preparation.helpers import files, write_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The CLI with every sample slowed down, so that a kill lands in the middle of the run.
 SLOW_CLI = """
 import sys, time
-import dali_pipelines.prepare.run as run
+import dali_pipelines.preparation.run as run
 original = run.process_sample
 def slow(*args, **kwargs):
     time.sleep(0.03)

@@ -9,7 +9,7 @@ import pytest
 
 from dali_pipelines.cli.main import build_parser, main
 from dali_pipelines.data.prepared_format import Options
-from tests.prepare.helpers import write_folder
+from tests.preparation.helpers import write_folder
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from PIL import Image, JpegImagePlugin
 from dali_pipelines.data.checks import check_bytes
 from dali_pipelines.data.pil import DEFAULT_MAX_PIXELS, decode_pil
 from dali_pipelines.data.prepared_format import Options
-from dali_pipelines.prepare.image import PreparedImage, prepare_image, target_size
+from dali_pipelines.preparation.image import PreparedImage, prepare_image, target_size
 from tests import badfiles
 from tests.conftest import smooth_image
-from tests.prepare.helpers import encode
+from tests.preparation.helpers import encode
 
 RNG_SEED = 3
 

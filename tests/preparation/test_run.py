@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import dali_pipelines
 from dali_pipelines.data.coco import Coco
 from dali_pipelines.data.prepared_format import Options, SampleRecord
 from dali_pipelines.errors import DatasetError

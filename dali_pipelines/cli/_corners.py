@@ -19,14 +19,19 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 
 def prepared_copy(root: Path, config: BenchConfig, args: argparse.Namespace) -> Path:
-    """The prepared copy of the ImageFolder ``root`` at ``config.max_side`` (made if missing)."""
+    """The prepared copy of the ImageFolder ``root`` at ``config.max_side`` (made if missing);
+    ``auto`` plans the side from the run's spec (``prepare(max_side="auto")``)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ..data import ImageFolder
     from ..preparation import prepare
+    from ..spec import load_spec
 
     source = ImageFolder(root)
-    name = f"{Path(os.path.abspath(root)).name}-{source.fingerprint()[:12]}-max{config.max_side}"
+    bound = f"max{config.max_side}"
+    if config.max_side == "auto":  # the side depends on the spec: one copy per spec
+        bound = f"auto-{load_spec(config.spec).fingerprint[:12]}"
+    name = f"{Path(os.path.abspath(root)).name}-{source.fingerprint()[:12]}-{bound}"
     target = Path(args.cache_dir) / "prepared" / name
     err = stderr()
     with Progress(
@@ -41,13 +46,14 @@ def prepared_copy(root: Path, config: BenchConfig, args: argparse.Namespace) -> 
         manifest = prepare(
             source,
             target,
+            spec=config.spec,
             max_side=config.max_side,
             workers=config.threads,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     counts = manifest.counts
     err.print(
-        f"prepared copy in {target}: {counts.reencoded} re-encoded, {counts.kept} kept, "
-        f"{counts.bad} bad"
+        f"prepared copy in {target}: max side {manifest.options.max_side}, {counts.reencoded} "
+        f"re-encoded, {counts.kept} kept, {counts.bad} bad"
     )
     return target

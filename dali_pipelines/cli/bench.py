@@ -101,7 +101,7 @@ def _data_options(data: argparse._ArgumentGroup) -> None:
     )
     data.add_argument("--corners", **_from_config("corners", action="store_true"))
     data.add_argument("--prepared", **_from_config("prepared", metavar="DIR"))
-    data.add_argument("--max-side", **_from_config("max_side"))
+    data.add_argument("--max-side", **_from_config("max_side", type=_side, metavar="N|auto"))
     data.add_argument(
         "--cache-dir",
         type=Path,
@@ -187,6 +187,10 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated loader names, got {text!r}")
     return names
+
+
+def _side(text: str) -> int | str:
+    return "auto" if text == "auto" else positive_int(text)
 
 
 def _positive_float(text: str) -> float:

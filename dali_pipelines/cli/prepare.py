@@ -52,8 +52,20 @@ def register(subparsers: SubParsers) -> None:
         help="the COCO instances JSON of SRC's images (boxes are scaled with them)",
     )
     bound = parser.add_mutually_exclusive_group()
-    bound.add_argument("--max-side", **_field("max_side"))
+    max_side = _field("max_side") | {"type": _side, "metavar": "N|auto"}
+    max_side["help"] += (
+        "; auto (with --spec): the smallest side at which --coverage of the spec's random "
+        "crops and resizes are not upsampled, over the data's image sizes"
+    )
+    bound.add_argument("--max-side", **max_side)
     bound.add_argument("--min-side", **_field("min_side"))
+    parser.add_argument(
+        "--coverage",
+        type=_fraction,
+        default=0.95,
+        metavar="F",
+        help="with --max-side auto: the share of draws that must not be upsampled",
+    )
     parser.add_argument("--quality", **_field("quality"))
     parser.add_argument(
         "--no-dct-scaling",
@@ -61,6 +73,9 @@ def register(subparsers: SubParsers) -> None:
         action="store_false",
         help="decode JPEGs at full size before resizing (default: a JPEG is decoded at a "
         "reduced DCT scale, 1/2, 1/4 or 1/8, when that is still at least the bounded size)",
+    )
+    parser.add_argument(
+        "--reducing-gap", **_field("reducing_gap") | {"type": float, "metavar": "F"}
     )
     parser.add_argument("--max-shard-bytes", **_field("max_shard_bytes"))
     parser.add_argument("--max-shard-samples", **_field("max_shard_samples"))
@@ -78,6 +93,20 @@ def _positive(text: str) -> int:
     from ._common import positive_int
 
     return positive_int(text)
+
+
+def _side(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
 
 
 def _field(name: str) -> dict[str, Any]:
@@ -98,6 +127,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         )
     if args.annotations is not None and not args.annotations.is_file():
         return f"--annotations: expected a COCO JSON file, got {args.annotations} (no such file)"
+    if args.max_side == "auto" and args.spec is None:
+        return "--max-side auto: expected --spec (its ops decide the side), got none"
     if args.spec is not None:
         return spec_problem(args.spec)
     return None
@@ -114,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         err.print(f"error: {problem}", soft_wrap=True, markup=False)
         return 2
+    auto = args.max_side == "auto"
+    given = {name: getattr(args, name) for name in Options.model_fields}
     try:
-        options = Options(**{name: getattr(args, name) for name in Options.model_fields})
+        options = Options(**(given | ({"max_side": None} if auto else {})))
     except ValidationError as exc:  # a bound below the model's minimum
         first = exc.errors()[0]
         flag = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-")
@@ -137,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
             annotations=args.annotations,
             workers=args.workers,
             progress=progress,
+            coverage=args.coverage,
+            **({"max_side": "auto"} if auto else {}),
         )
     _summary(manifest, args.out, processed[0], time.perf_counter() - start)
     return 1 if manifest.bad else 0
@@ -197,6 +232,10 @@ def _summary(manifest: PreparedManifest, out: Path, processed: int, seconds: flo
         soft_wrap=True,
     )
     console.print(f"bytes: {_size(counts.bytes_in)} in -> {_size(counts.bytes_out)} out")
+    options = manifest.options
+    bound = f"max side {options.max_side}" if options.max_side else f"min side {options.min_side}"
+    if options.max_side or options.min_side:
+        console.print(f"bound: {bound} px, JPEG quality {options.quality}")
     if processed:
         rate = processed / seconds if seconds > 0 else 0.0
         console.print(f"{processed:,} samples in {seconds:.1f} s: {rate:,.1f} images/s")

@@ -39,7 +39,7 @@ from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
-from .._model import Bool, FrozenModel, Int
+from .._model import Bool, Float, FrozenModel, Int
 from ..errors import DatasetError
 
 FORMAT: Final = "dali-pipelines-prepared"
@@ -88,7 +88,16 @@ class Options(FrozenModel):
     dct_scaling: Bool = Field(
         default=True,
         description="decode JPEGs at a reduced DCT scale (1/2, 1/4, 1/8) when the result is "
-        "still at least the bounded size (libjpeg's scaled decode through PIL's draft)",
+        "still at least --reducing-gap times the bounded size (libjpeg's scaled decode through "
+        "PIL's draft)",
+    )
+    reducing_gap: Float = Field(
+        default=2.0,
+        ge=1.0,
+        le=8.0,
+        description="with DCT scaling: the decoded image keeps at least this many pixels per "
+        "stored pixel, and Lanczos does the rest (PIL's reducing_gap: 1 is fastest, 2 is within "
+        "half a grey level of a full decode, 8 never scales)",
     )
     max_shard_bytes: Int = Field(
         default=256 * 1024 * 1024,

@@ -2,7 +2,8 @@
 
 An image whose size after EXIF orientation is within the bound keeps its bytes as they are
 (after the deep check: a full decode with PIL). A larger one is decoded with PIL (JPEGs at a
-reduced DCT scale when ``dct_scaling`` allows and the result stays at least the target size),
+reduced DCT scale when ``dct_scaling`` allows and the result keeps ``reducing_gap`` times the
+target size),
 oriented and converted by the loader's rules, resized with Lanczos and stored as a JPEG. That
 decode is the deep check of such a file: its header checks run first, and a PIL error while
 decoding gives validate's verdict through :func:`~..data.checks.classify_pil_error`.
@@ -11,6 +12,7 @@ decoding gives validate's verdict through :func:`~..data.checks.classify_pil_err
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
@@ -98,7 +100,8 @@ def _reencode(data: bytes, target: tuple[int, int], options: Options) -> bytes:
         if options.dct_scaling and opened.format == "JPEG":
             orientation = opened.getexif().get(_ORIENTATION, 1)
             stored = target[::-1] if orientation in _SWAPPING else target
-            opened.draft(opened.mode, stored)
+            gap = options.reducing_gap  # libjpeg's scaled IDCT aliases: leave Lanczos a margin
+            opened.draft(opened.mode, (math.ceil(stored[0] * gap), math.ceil(stored[1] * gap)))
         opened.load()
         image = loader_mode(opened)
     resized = image.resize(target, Image.Resampling.LANCZOS)

@@ -33,6 +33,7 @@ from ..data.prepared_format import (
 )
 from ..errors import DatasetError
 from ..spec.io import SpecLike
+from .auto import planned_max_side
 from .resume import check_same_inputs, existing_run, verify_shards
 from .sample import SampleResult, process_sample
 from .shards import ShardWriter, sample_members
@@ -126,6 +127,7 @@ def prepare(
     annotations: str | os.PathLike[str] | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    coverage: float = 0.95,
     **option_overrides: Any,
 ) -> PreparedManifest:
     """Write ``source`` to ``out`` as WebDataset tar shards of bounded-size images.
@@ -137,12 +139,24 @@ def prepare(
     shards (:class:`~..data.prepared_format.Options`). ``progress(done, total)`` is called after
     each sample. Bad files are left out and listed in the manifest. An interrupted run resumes
     where it stopped; a finished one with the same inputs is returned without work.
+
+    ``max_side="auto"`` (with a ``spec``) plans the bound: the smallest longest side at which
+    ``coverage`` of the spec's draws over the data's image sizes are not magnified
+    (:mod:`.auto`); the manifest records the side chosen.
     """
+    auto = option_overrides.get("max_side") == "auto"
+    if auto:
+        option_overrides = {**option_overrides, "max_side": None}
     chosen = make_options(options, option_overrides)
     count = (os.cpu_count() or 1) if workers is None else workers
     if count < 1:
         raise DatasetError(f"workers: expected an int >= 1, got {workers}")
+    if not 0 < coverage <= 1:
+        raise DatasetError(f"coverage: expected 0 < coverage <= 1, got {coverage}")
     source_bound = bind(source, spec, annotations)
+    if auto:
+        side = planned_max_side(source_bound, spec, coverage)
+        chosen = make_options(chosen, {"max_side": side})
     target = Path(out)
     base = PreparedManifest(
         complete=False,

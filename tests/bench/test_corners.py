@@ -119,3 +119,24 @@ def test_ratios_name_both_sides() -> None:
         "dali@prepared / torchvision@prepared": pytest.approx(2.0),
         "torchvision@prepared / torchvision": pytest.approx(7.5),
     }
+
+
+def test_cli_makes_the_copy_once_and_plans_its_side(
+    jpeg_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dali_pipelines.cli.main import main
+
+    args = ["bench", "--data", str(jpeg_folder), "--corners", "--loaders", "dali,reference"]
+    args += ["--reps", "1", "--warmup", "0", "--threads", "1", "--batch-size", "8"]
+    args += ["--device", "cpu", "--cache-dir", str(tmp_path), "--spec", "imagenet_val"]
+    assert main([*args, "--max-side", "64"]) == 0
+    captured = capsys.readouterr()
+    assert "corners: dali@prepared / dali: " in captured.out
+    assert "prepared copy in " in captured.err and "max side 64," in captured.err
+    # auto: imagenet_val resizes the short side to 256, above these 48-96 px images: all kept.
+    assert main([*args, "--max-side", "auto"]) == 0
+    captured = capsys.readouterr()
+    assert "0 re-encoded, 21 kept" in captured.err
+    copies = sorted(p.name for p in (tmp_path / "prepared").iterdir())
+    assert len(copies) == 2 and "-auto-" in copies[0] and copies[1].endswith("-max64"), copies
+    assert main([*args, "--max-side", "8"]) == 2  # below the bound's minimum: usage

@@ -18,6 +18,8 @@ from .report import (
     PreparedInfo,
 )
 
+#: The suffix of a loader measured on a prepared copy (``bench --corners``).
+PREPARED = "@prepared"
 #: Column headers of the main table; "of ideal" only in train mode.
 COLUMNS = (
     "loader",
@@ -151,7 +153,7 @@ def _speedups(report: BenchReport) -> str:
     return f"speedup DALI / {_named(baseline_label(report))}: {report.speedup:.2f}x" + "".join(
         f"; DALI / {name}: {value:.2f}x"
         for name, value in report.speedups.items()
-        if name != BASELINE_LOADER
+        if name != BASELINE_LOADER and not name.endswith(PREPARED)  # the corners line has them
     )
 
 

@@ -1,0 +1,303 @@
+"""Where a loader's time goes: per-stage counters every executor records into, per epoch and
+over the last batches.
+
+A loader is a pipeline whose stages run on several threads at once (a read-ahead thread reads,
+checks and draws; DALI's threads decode; the main thread assembles and hands out), so stage
+times do not add up to wall time in general. The profile therefore keeps two views:
+
+* the **critical path**: what the consumer's thread did during an epoch. Its stages partition
+  the epoch's wall time: ``graph`` (blocked on the executor for the next batch: DALI's outputs,
+  the reference's workers), ``assemble`` (outputs -> tensors), ``transfer`` (pinning, device
+  copy), ``batch_ops`` (MixUp/CutMix), ``contract`` (the batch check), and ``step``: the
+  consumer's own time between batches (its training step). ``wait`` is the loader's share,
+  what the consumer waited for a batch (``stats.summary()``'s figure);
+* the **background**: busy seconds of the other threads' stages, with counts and bytes:
+  ``read`` (source bytes; files and bytes per second), ``probe`` (header guards), ``draw`` (the
+  seed policy's parameters), ``pack`` (argument arrays for DALI), ``python`` (Python stages,
+  inline or in workers).
+
+Recording is cheap by default: a stage adds a ``perf_counter`` difference to a per-thread
+accumulator (no lock on the hot path). ``detailed=True`` also keeps every span for a Chrome
+trace and opens ``torch.profiler.record_function`` ranges (NVTX ranges on CUDA), so a user's
+own profiler shows the loader's stages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+Stage = Literal[
+    "graph",
+    "assemble",
+    "transfer",
+    "batch_ops",
+    "contract",
+    "step",
+    "read",
+    "probe",
+    "draw",
+    "pack",
+    "python",
+]
+#: The consumer's thread: these partition an epoch's wall time.
+CRITICAL: tuple[Stage, ...] = ("graph", "assemble", "transfer", "batch_ops", "contract", "step")
+#: Other threads and processes: busy time, overlapping the critical path.
+BACKGROUND: tuple[Stage, ...] = ("read", "probe", "draw", "pack", "python")
+STAGES: tuple[Stage, ...] = CRITICAL + BACKGROUND
+#: Batches kept for the "last N batches" view.
+DEFAULT_WINDOW = 100
+#: Spans kept for a trace (detailed mode): the oldest are dropped beyond it.
+MAX_SPANS = 1_000_000
+
+
+@dataclass
+class StageTotals:
+    """One stage's accumulated figures."""
+
+    seconds: float = 0.0
+    count: int = 0
+    bytes: int = 0
+
+    def add(self, other: StageTotals) -> None:
+        self.seconds += other.seconds
+        self.count += other.count
+        self.bytes += other.bytes
+
+
+@dataclass(frozen=True)
+class Span:
+    """One recorded stage (detailed mode): for a Chrome trace."""
+
+    stage: Stage
+    start: float  # perf_counter seconds
+    seconds: float
+    thread: str
+
+
+@dataclass(frozen=True)
+class ProfileSnapshot:
+    """The figures of an epoch, of the last batches, or of everything so far."""
+
+    stages: dict[Stage, StageTotals]
+    images: int
+    batches: int
+    wall_s: float
+    #: CPU seconds of the loader's process (every thread: DALI's, the feed's, the consumer's)
+    #: and of its worker processes, over the same period.
+    cpu_s: float
+    #: Peak resident memory of the process so far, in bytes.
+    peak_rss: int
+
+    def seconds(self, stage: Stage) -> float:
+        return self.stages[stage].seconds
+
+    @property
+    def critical_s(self) -> float:
+        """The critical path's stages summed: close to ``wall_s`` (what is left is overhead)."""
+        return sum(self.stages[s].seconds for s in CRITICAL)
+
+    def per_image_ms(self, stage: Stage) -> float:
+        return 1e3 * self.stages[stage].seconds / self.images if self.images else 0.0
+
+    @property
+    def cpu_ms_per_image(self) -> float:
+        return 1e3 * self.cpu_s / self.images if self.images else 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def _empty() -> dict[Stage, StageTotals]:
+    return {stage: StageTotals() for stage in STAGES}
+
+
+def peak_rss() -> int:
+    """The process's peak resident set size in bytes (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (worker processes)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@dataclass
+class _Mark:
+    """The counters at a boundary (an epoch's start), to take differences from."""
+
+    stages: dict[Stage, StageTotals]
+    images: int
+    batches: int
+    wall: float
+    cpu: float
+
+
+class Profile:
+    """Per-stage counters of one loader. Thread-safe: each thread accumulates on its own."""
+
+    def __init__(self, *, detailed: bool = False, window: int = DEFAULT_WINDOW):
+        if window < 1:
+            raise ValueError(f"window: expected >= 1, got {window}")
+        self.detailed = detailed
+        self._local = threading.local()
+        self._threads: list[dict[Stage, StageTotals]] = []
+        self._lock = threading.Lock()
+        self._images = 0
+        self._batches = 0
+        self._recent: deque[tuple[dict[Stage, StageTotals], int, float]] = deque(maxlen=window)
+        self._last_batch: _Mark | None = None
+        self._epoch_mark: _Mark | None = None
+        self.epochs: dict[int, ProfileSnapshot] = {}
+        self._epoch: int | None = None
+        self.spans: deque[Span] = deque(maxlen=MAX_SPANS)
+
+    # -- recording (any thread) ---------------------------------------------------------------
+    def _mine(self) -> dict[Stage, StageTotals]:
+        mine: dict[Stage, StageTotals] | None = getattr(self._local, "totals", None)
+        if mine is None:
+            mine = _empty()
+            self._local.totals = mine
+            with self._lock:
+                self._threads.append(mine)
+        return mine
+
+    def add(self, stage: Stage, seconds: float, *, count: int = 1, nbytes: int = 0) -> None:
+        """Record ``seconds`` of ``stage`` (``count`` items, ``nbytes`` bytes)."""
+        totals = self._mine()[stage]
+        totals.seconds += seconds
+        totals.count += count
+        totals.bytes += nbytes
+
+    @contextlib.contextmanager
+    def span(self, stage: Stage, *, count: int = 1, nbytes: int = 0) -> Iterator[None]:
+        """Time the ``with`` block as ``stage``; in detailed mode also a trace span and a
+        ``torch.profiler`` range named ``dali_pipelines.<stage>``."""
+        if not self.detailed:
+            start = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.add(stage, time.perf_counter() - start, count=count, nbytes=nbytes)
+            return
+        with _record_function(stage):
+            start = time.perf_counter()
+            try:
+                yield
+            finally:
+                seconds = time.perf_counter() - start
+                self.add(stage, seconds, count=count, nbytes=nbytes)
+                self.spans.append(Span(stage, start, seconds, threading.current_thread().name))
+
+    # -- boundaries (the consumer's thread) ---------------------------------------------------
+    def _totals(self) -> dict[Stage, StageTotals]:
+        merged = _empty()
+        with self._lock:
+            for thread in self._threads:
+                for stage, totals in thread.items():
+                    merged[stage].add(totals)
+        return merged
+
+    def _mark(self) -> _Mark:
+        now = time.perf_counter()
+        return _Mark(self._totals(), self._images, self._batches, now, _cpu_seconds())
+
+    def start_epoch(self, epoch: int) -> None:
+        self._epoch, self._epoch_mark = epoch, self._mark()
+        self._last_batch = self._epoch_mark
+
+    def batch_done(self, images: int) -> None:
+        """A batch was handed out: count it and roll the last-batches window."""
+        self._images += images
+        self._batches += 1
+        now = self._mark()
+        if self._last_batch is not None:
+            delta = _minus(now.stages, self._last_batch.stages)
+            self._recent.append((delta, images, now.wall - self._last_batch.wall))
+        self._last_batch = now
+
+    def end_epoch(self) -> ProfileSnapshot | None:
+        """Close the epoch started last; its snapshot (also kept in ``epochs``)."""
+        if self._epoch is None or self._epoch_mark is None:
+            return None
+        snapshot = self._since(self._epoch_mark)
+        self.epochs[self._epoch] = snapshot
+        self._epoch, self._epoch_mark = None, None
+        return snapshot
+
+    def _since(self, mark: _Mark) -> ProfileSnapshot:
+        now = self._mark()
+        return ProfileSnapshot(
+            stages=_minus(now.stages, mark.stages),
+            images=now.images - mark.images,
+            batches=now.batches - mark.batches,
+            wall_s=now.wall - mark.wall,
+            cpu_s=now.cpu - mark.cpu,
+            peak_rss=peak_rss(),
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def current_epoch(self) -> ProfileSnapshot | None:
+        """The epoch in progress so far (``None`` outside an epoch)."""
+        return None if self._epoch_mark is None else self._since(self._epoch_mark)
+
+    def recent(self) -> ProfileSnapshot:
+        """The last ``window`` batches (CPU time is not split per batch: 0 here)."""
+        stages = _empty()
+        images = 0
+        wall = 0.0
+        for delta, count, seconds in self._recent:
+            for stage, totals in delta.items():
+                stages[stage].add(totals)
+            images += count
+            wall += seconds
+        return ProfileSnapshot(stages, images, len(self._recent), wall, 0.0, peak_rss())
+
+    def reset(self) -> None:
+        with self._lock:
+            for thread in self._threads:
+                for totals in thread.values():
+                    totals.seconds, totals.count, totals.bytes = 0.0, 0, 0
+        self._recent.clear()
+        self.epochs.clear()
+        self.spans.clear()
+
+
+def _minus(
+    now: dict[Stage, StageTotals], before: dict[Stage, StageTotals]
+) -> dict[Stage, StageTotals]:
+    return {
+        stage: StageTotals(
+            now[stage].seconds - before[stage].seconds,
+            now[stage].count - before[stage].count,
+            now[stage].bytes - before[stage].bytes,
+        )
+        for stage in STAGES
+    }
+
+
+@contextlib.contextmanager
+def _record_function(stage: Stage) -> Iterator[None]:
+    """A ``torch.profiler`` range (an NVTX range too when CUDA profiling is on)."""
+    import torch
+
+    with torch.profiler.record_function(f"dali_pipelines.{stage}"):
+        if torch.cuda.is_available():
+            torch.cuda.nvtx.range_push(f"dali_pipelines.{stage}")
+            try:
+                yield
+            finally:
+                torch.cuda.nvtx.range_pop()
+        else:
+            yield

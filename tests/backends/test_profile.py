@@ -1,0 +1,75 @@
+"""The profile's counters: per thread without locks, per epoch, over the last batches, spans."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from dali_pipelines.backends.profile import BACKGROUND, CRITICAL, STAGES, Profile
+
+
+def test_stages_are_partitioned_into_critical_and_background() -> None:
+    assert set(CRITICAL) | set(BACKGROUND) == set(STAGES)
+    assert not set(CRITICAL) & set(BACKGROUND)
+
+
+def test_threads_accumulate_separately_and_merge() -> None:
+    profile = Profile()
+    profile.start_epoch(0)
+
+    def work() -> None:
+        for _ in range(100):
+            profile.add("read", 0.001, nbytes=10)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    profile.batch_done(8)
+    snapshot = profile.end_epoch()
+    assert snapshot is not None and profile.epochs[0] == snapshot
+    read = snapshot.stages["read"]
+    assert (read.count, read.bytes) == (400, 4000)
+    assert read.seconds == pytest.approx(0.4)
+    assert (snapshot.images, snapshot.batches) == (8, 1)
+    assert snapshot.per_image_ms("read") == pytest.approx(50.0)
+    assert snapshot.peak_rss > 0
+
+
+def test_epoch_and_window_views_are_differences() -> None:
+    profile = Profile(window=2)
+    profile.add("draw", 5.0)  # before the epoch: not in it
+    profile.start_epoch(3)
+    for seconds in (1.0, 2.0, 3.0):
+        profile.add("graph", seconds)
+        profile.batch_done(4)
+    recent = profile.recent()
+    assert recent.batches == 2 and recent.images == 8
+    assert recent.seconds("graph") == pytest.approx(5.0)  # the last two batches only
+    current = profile.current_epoch()
+    assert current is not None and current.seconds("graph") == pytest.approx(6.0)
+    snapshot = profile.end_epoch()
+    assert snapshot is not None
+    assert snapshot.seconds("draw") == 0.0 and snapshot.seconds("graph") == pytest.approx(6.0)
+    assert profile.current_epoch() is None and profile.end_epoch() is None
+
+
+def test_span_times_the_block_and_detailed_mode_keeps_spans() -> None:
+    cheap = Profile()
+    with cheap.span("assemble"):
+        time.sleep(0.01)
+    assert cheap._totals()["assemble"].seconds >= 0.01 and not cheap.spans
+    detailed = Profile(detailed=True)
+    with detailed.span("contract", count=3):
+        pass
+    (span,) = detailed.spans
+    assert span.stage == "contract" and span.thread == threading.current_thread().name
+    assert detailed._totals()["contract"].count == 3
+
+
+def test_window_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="window: expected >= 1, got 0"):
+        Profile(window=0)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.audio_probe import AudioHeaderError, probe_audio
 from ..data.columns import BoundSource
+from ..data.npy import NpyError, matches_color, parse_npy
 from ..data.probe import probe_header
 from ..errors import FileRefusedError, TooManyPixelsError
 from ..ops.audio.base import resampled_length
@@ -44,7 +45,8 @@ class BadSample:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A usable sample: per image column its bytes, decoded size and draws; the passed data."""
+    """A usable sample: per image column its bytes (a raw column: its HWC pixels in the spec's
+    colour, checked), decoded size and draws; the passed data."""
 
     index: int
     encoded: list[np.ndarray]
@@ -104,7 +106,11 @@ class SampleFeed:
         ``encoded`` is a 1x1 image, or one frame of audio at the decode rate."""
         columns = self.columns
         if not self.plan.audio:
-            return self._complete(-1, epoch, [encoded] * columns, [(1, 1)] * columns)
+            pixels = np.zeros((1, 1, self.plan.decoded.channels), dtype=np.uint8)
+            placeholders = [
+                pixels if self.bound.encoding(c) == "npy" else encoded for c in range(columns)
+            ]
+            return self._complete(-1, epoch, placeholders, [(1, 1)] * columns)
         rate = self.plan.decoded.sample_rate
         size = (self.plan.decoded.channels, 1)
         return self._complete(-1, epoch, [encoded] * columns, [size] * columns, [(1, rate)])
@@ -144,6 +150,8 @@ class SampleFeed:
         return self._check(index, column, data)
 
     def _image(self, index: int, column: int, data: np.ndarray) -> Checked | BadSample:
+        if self.bound.encoding(column) == "npy":
+            return self._raw(index, column, data)
         if fallback_key(index, column) in self.recovery.fallback:
             data = self.recovery.pnm(data)
         try:
@@ -156,6 +164,19 @@ class SampleFeed:
             refused = TooManyPixelsError(header.width, header.height, self.max_pixels)
             return self._bad(index, column, str(refused), None)
         return data, header.size, None
+
+    def _raw(self, index: int, column: int, data: np.ndarray) -> Checked | BadSample:
+        """A raw (npy) image: its header checked, its pixels viewed (no decode) and put in
+        the spec's colour; what every executor then takes as the decoded HWC image."""
+        try:
+            pixels = parse_npy(data)
+        except NpyError as exc:
+            return self._bad(index, column, f"not a raw image: {exc}", exc)
+        height, width = int(pixels.shape[0]), int(pixels.shape[1])
+        if self.max_pixels is not None and height * width > self.max_pixels:
+            refused = TooManyPixelsError(width, height, self.max_pixels)
+            return self._bad(index, column, str(refused), None)
+        return matches_color(pixels, self.plan.spec.decode.color), (height, width), None
 
     def _bad(self, index: int, column: int, reason: str, cause: BaseException | None) -> BadSample:
         return BadSample(index, column, self.bound.path(index, column), reason, cause)

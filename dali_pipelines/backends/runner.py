@@ -172,6 +172,8 @@ class Runner:
     def _failures(self, index: int) -> list[BadSample]:
         out = []
         for column, read in enumerate(self.bound.images):
+            if self.bound.encoding(column) == "npy":  # raw pixels: nothing was decoded
+                continue
             data = read(index)
             if fallback_key(index, column) in self.recovery.fallback:
                 data = self.recovery.pnm(data)

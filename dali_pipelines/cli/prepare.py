@@ -21,6 +21,8 @@ SHOWN_BAD = 10
 
 
 def register(subparsers: SubParsers) -> None:
+    from ..data.prepared_format import Options
+
     parser = add_command(
         subparsers,
         "prepare",
@@ -77,6 +79,8 @@ def register(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--reducing-gap", **_field("reducing_gap") | {"type": float, "metavar": "F"}
     )
+    raw = option_from_field(Options, "raw")
+    parser.add_argument("--raw", action="store_true", dest=raw["dest"], help=raw["help"])
     parser.add_argument("--max-shard-bytes", **_field("max_shard_bytes"))
     parser.add_argument("--max-shard-samples", **_field("max_shard_samples"))
     parser.add_argument("--max-pixels", **_field("max_pixels"))
@@ -234,8 +238,11 @@ def _summary(manifest: PreparedManifest, out: Path, processed: int, seconds: flo
     console.print(f"bytes: {_size(counts.bytes_in)} in -> {_size(counts.bytes_out)} out")
     options = manifest.options
     bound = f"max side {options.max_side}" if options.max_side else f"min side {options.min_side}"
+    stored = "raw uint8 pixels (npy)" if options.raw else f"JPEG quality {options.quality}"
     if options.max_side or options.min_side:
-        console.print(f"bound: {bound} px, JPEG quality {options.quality}")
+        console.print(f"bound: {bound} px, {stored}")
+    elif options.raw:
+        console.print(f"stored as {stored}")
     if processed:
         rate = processed / seconds if seconds > 0 else 0.0
         console.print(f"{processed:,} samples in {seconds:.1f} s: {rate:,.1f} images/s")

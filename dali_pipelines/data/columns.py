@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DatasetError
+from .npy import Encoding
 from .source import SampleSource
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -48,9 +49,15 @@ class BoundSource:
     boxes: Callable[[int], Boxes] | None = None
     #: Class count of the first label output when known (the contract's value range).
     num_classes: int | None = None
+    #: Per image column how ``images`` stores it: ``encoded`` (JPEG, PNG, ... decoded by the
+    #: executor) or ``npy`` (raw HWC uint8 pixels, :mod:`.npy`: no decode). Empty: all encoded.
+    encodings: tuple[Encoding, ...] = ()
 
     def path(self, index: int, column: int = 0) -> str:
         return self.image_paths[column](index)
+
+    def encoding(self, column: int) -> Encoding:
+        return self.encodings[column] if self.encodings else "encoded"
 
 
 def bind_source(dataset: SampleSource, layout: Layout) -> BoundSource:

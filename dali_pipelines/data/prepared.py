@@ -19,7 +19,10 @@ a forked DALI or loader worker maps again), returned as a plain ndarray view, no
 ``bind(layout)`` serves the spec's columns by their stored names: image columns by key, labels
 and boxes by column, feature groups column by column. A label output declaring ``classes``
 must match the stored class names. Boxes are in pixels of the stored image (scaled exactly
-when prepare re-encoded it).
+when prepare re-encoded it). A column stored raw (``prepare --raw``: every member ``.npy``) is
+bound with the ``npy`` encoding, so executors take its pixels without a decode; each read
+checks the member's header (:func:`~.npy.parse_npy`) and its size against the index, and a bad
+one is refused as a bad sample naming the member.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, FileRefusedError
 from .columns import INT64_LIMIT, BoundSource, Boxes
+from .npy import Encoding, NpyError, column_encoding, parse_npy
 from .prepared_format import (
     FORMAT,
     MANIFEST_NAME,
@@ -169,6 +173,7 @@ class Prepared:
         self._pid = os.getpid()
         self._bound: BoundSource | None = None
         self._image_keys: tuple[str, ...] = ()
+        self._raw: set[str] = set()
 
     # -- opening -------------------------------------------------------------------------------
     def _check_shard(self, where: Path, name: str, size: int, sha256: str, verify: bool) -> str:
@@ -472,6 +477,7 @@ class Prepared:
             if not layout.labels:
                 num_classes = self._stored_classes(stored)
         self._image_keys = tuple(c.key for c in layout.images)
+        self._raw = {c.key for c in layout.images if self._encoding(c.key) == "npy"}
         self._bound = BoundSource(
             dataset=self,
             images=tuple(functools.partial(self._read, c.key) for c in layout.images),
@@ -480,8 +486,13 @@ class Prepared:
             features=tuple(features),
             boxes=boxes,
             num_classes=num_classes,
+            encodings=tuple(self._encoding(c.key) for c in layout.images),
         )
         return self._bound
+
+    def _encoding(self, column: str) -> Encoding:
+        exts = {ext for shard in self.images[column].ext for ext in shard}
+        return column_encoding(exts, f"{self.root}: images {column!r}")
 
     def _stored_classes(self, column: str) -> int | None:
         count = self._manifest.num_classes.get(column)
@@ -513,7 +524,23 @@ class Prepared:
         return count
 
     def _read(self, column: str, index: int) -> np.ndarray:
-        return self.read_member(index, column)
+        data = self.read_member(index, column)
+        if column in self._raw:  # the header against the index (untrusted data)
+            shard, position = self._position(index)
+            at = int(self._starts[shard]) + position
+            found = self.images[column]
+            size = (int(found.height[at]), int(found.width[at]))
+            try:
+                shape = parse_npy(data).shape
+            except NpyError as exc:
+                raise FileRefusedError(
+                    self.member_path(index, column), str(exc), "corrupt"
+                ) from None
+            if shape[:2] != size:
+                got = f"{shape[0]}x{shape[1]}"
+                reason = f"npy shape: expected {size[0]}x{size[1]} (the index), got {got}"
+                raise FileRefusedError(self.member_path(index, column), reason, "corrupt")
+        return data
 
     def _path(self, column: str, index: int) -> str:
         return self.member_path(index, column)

@@ -14,7 +14,8 @@ map), which FFCV's single file gives too but in a format only FFCV reads.
 Tar members of sample ``key`` (its position in the source, nine digits):
 
 * ``<key>.<column>.<ext>`` per image column (``ext``: ``jpg``/``png``/... as kept, ``jpg`` when
-  re-encoded), the layout's column key (``images`` for a folder, the manifest column, ...);
+  re-encoded, ``npy`` for every image with ``raw``: HWC uint8 pixels, :mod:`.npy`), the
+  layout's column key (``images`` for a folder, the manifest column, ...);
 * ``<key>.cls``: the first label as decimal text (WebDataset's convention), when there is one;
 * ``<key>.json``: the sample's record (:class:`SampleRecord`) for standard tools.
 
@@ -107,6 +108,12 @@ class Options(FrozenModel):
     )
     max_shard_samples: Int = Field(
         default=100_000, ge=1, description="close a shard before it would hold more than N samples"
+    )
+    raw: Bool = Field(
+        default=False,
+        description="store every image as raw uint8 pixels (a .npy member, HWC, oriented and "
+        "converted as the loader does: L stays L, else RGB) so loading needs no decode: for "
+        "tiny images (CIFAR-like); an image over 1 MP after the bound is refused",
     )
     max_pixels: Int | None = Field(
         default=None,

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..data.checks import REASONS, Check, Reason, bad
 from ..data.prepared_format import BadFile, Options, SampleRecord
-from ..errors import FileRefusedError
-from .image import PreparedImage, prepare_image
+from ..errors import DatasetError, FileRefusedError
+from .image import PreparedImage, RawTooLargeError, prepare_image
 from .source import Bound
 
 
@@ -88,7 +88,10 @@ def process_sample(source: Bound, index: int, options: Options) -> SampleResult:
     failures: list[BadFile] = []
     for column, read in enumerate(bound.images):
         data = read_check(read, index)
-        outcome = data if isinstance(data, Check) else prepare_image(data, options)
+        try:
+            outcome = data if isinstance(data, Check) else prepare_image(data, options)
+        except RawTooLargeError as exc:  # a setting to change, not a bad file: stop the run
+            raise DatasetError(f"{bound.path(index, column)}: {exc}") from None
         if isinstance(outcome, Check):
             path = bound.path(index, column)
             reason = outcome.reason or "corrupt"

@@ -8,7 +8,7 @@ the same picture, and every source says which sample a delivered row was (its *i
 * WebDataset (3 uneven local shards): the ``.cls`` member holds the sample index;
 * Coco: one box per image whose category is the image's own, so the box class is the identity;
 * Prepared: the Manifest's data through ``prepare`` (images kept byte for byte, several shards),
-  its ``idx`` feature the identity.
+  its ``idx`` feature the identity; Prepared raw: the same stored as raw ``.npy`` pixels.
 
 Bad files (a truncated JPEG, an empty file, garbage bytes) are appended after the good samples;
 ``Source.bad`` holds their identities. ``prepare`` leaves bad files out, so the prepared source
@@ -124,6 +124,7 @@ EXECUTORS: tuple[Executor, ...] = (
             ("webdataset", CLASSIC_ONLY),
             ("coco", f"{BOXES_ALIGNED}|{CLASSIC_ONLY}"),
             ("prepared", CLASSIC_ONLY),
+            ("prepared-raw", CLASSIC_ONLY),
         ),
     ),
     Executor("reference-pil", {"backend": "reference"}),
@@ -299,7 +300,7 @@ def write_coco(root: Path, images: list[bytes], good: int) -> Source:
 PREPARED_SHARD_BYTES = 20_000
 
 
-def write_prepared(root: Path, images: list[bytes], good: int) -> Source:
+def write_prepared(root: Path, images: list[bytes], good: int, raw: bool = False) -> Source:
     from dali_pipelines import Prepared, load_spec
     from dali_pipelines.preparation import prepare
 
@@ -313,7 +314,8 @@ def write_prepared(root: Path, images: list[bytes], good: int) -> Source:
         out,
         spec=spec,
         workers=1,
-        max_shard_bytes=PREPARED_SHARD_BYTES,
+        max_shard_bytes=PREPARED_SHARD_BYTES * (4 if raw else 1),
+        raw=raw,
     )
     dataset = Prepared(out)
     assert len(dataset.paths) >= 3 and len(dataset) == n, (dataset, dataset.manifest.counts)
@@ -327,7 +329,14 @@ def write_prepared(root: Path, images: list[bytes], good: int) -> Source:
     dataset.close()
 
     bad = frozenset(range(good, n))
-    return Source("prepared", lambda: Prepared(out), manifest.section, manifest.identities, n, bad)
+    kind = "prepared-raw" if raw else "prepared"
+    return Source(kind, lambda: Prepared(out), manifest.section, manifest.identities, n, bad)
+
+
+def write_prepared_raw(root: Path, images: list[bytes], good: int) -> Source:
+    """The prepared source stored as raw pixels (``.npy`` members): no decode step; its bad
+    samples are npy members overwritten with garbage (a bad header)."""
+    return write_prepared(root, images, good, raw=True)
 
 
 SOURCES: dict[str, Callable[[Path, list[bytes], int], Source]] = {
@@ -336,6 +345,7 @@ SOURCES: dict[str, Callable[[Path, list[bytes], int], Source]] = {
     "webdataset": write_shards,
     "coco": write_coco,
     "prepared": write_prepared,
+    "prepared-raw": write_prepared_raw,
     "audio-folder": write_audio_folder,
     "audio-manifest": write_audio_manifest,
     "audio-webdataset": write_audio_shards,

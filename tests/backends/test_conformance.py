@@ -273,6 +273,7 @@ def test_contract_holds_for_every_batch(combo: tuple[Executor, Source], baseline
         "webdataset": 2,
         "coco": 4,
         "prepared": 3,
+        "prepared-raw": 3,
         # audio and its lengths, then the label (and the manifest's features)
         "audio-folder": 3,
         "audio-manifest": 4,
@@ -311,9 +312,10 @@ def test_matrix_covers_every_executor_and_source() -> None:
         "webdataset",
         "coco",
         "prepared",
+        "prepared-raw",
         "audio-folder",
         "audio-manifest",
         "audio-webdataset",
     }
-    # Every executor meets every source of its modality (5 x 5 image, 2 x 3 audio).
-    assert len(RUNS) + len(REFUSED) == 5 * 5 + 2 * 3
+    # Every executor meets every source of its modality (5 x 6 image, 2 x 3 audio).
+    assert len(RUNS) + len(REFUSED) == 5 * 6 + 2 * 3

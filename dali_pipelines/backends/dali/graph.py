@@ -51,6 +51,15 @@ def _decode(encoded: Any, kind: str, *, device: str, color: str, **kwargs: Any) 
     )
 
 
+def _layouts(source: BatchSource) -> dict[str, Any]:
+    """``layout`` for the external source when a column is raw (HWC pixels, not bytes)."""
+    raw = source.raw_columns
+    if not any(raw):
+        return {}
+    rest = source.num_outputs - len(raw)
+    return {"layout": ["HWC" if r else "" for r in raw] + [""] * rest}
+
+
 def _output(plan: Plan, image: Any, device: str) -> Any:
     """Convert the last op's HWC output to the spec's layout and dtype."""
     import nvidia.dali.fn as fn
@@ -113,6 +122,7 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
             batch_info=True,
             # The source keeps its batches alive while DALI reads them: no copy of the bytes.
             no_copy=True,
+            **_layouts(source),
         )
         columns, data = source.columns, source.num_data
         encoded = outputs[:columns]
@@ -127,8 +137,11 @@ def build_pipeline(plan: Plan, source: BatchSource, options: GraphOptions) -> An
             decode = dict(zip(source.decode_keys, outputs[at:], strict=True))
             audio, lengths = audio_chain(plan, encoded[0], args[0], device, pad, decode)
             return (audio, lengths, *passed, indices)
+        raw = source.raw_columns
         images = [
-            _chain(plan, options, encoded[column], args[column], indices, decode_device)
+            _chain(
+                plan, options, encoded[column], args[column], indices, decode_device, raw[column]
+            )
             for column in range(columns)
         ]
         return (*images, *passed, indices)
@@ -143,8 +156,10 @@ def _chain(
     args: list[dict[str, Any]],
     indices: Any,
     decode_device: str,
+    raw: bool = False,
 ) -> Any:
-    """Decode one image column and run the op chain on it."""
+    """Decode one image column and run the op chain on it. A ``raw`` column arrives as HWC
+    pixels in the spec's colour (the feed parsed its npy): no decode, no ROI-decode fusion."""
     device = options.device
     for step in plan.steps:
         if step.op.needs_sample_index:
@@ -152,7 +167,9 @@ def _chain(
     decode = functools.partial(_decode, encoded, device=decode_device, color=plan.spec.decode.color)
     steps = list(plan.steps)
     image = None
-    if steps:
+    if raw:
+        image = encoded.gpu() if device == "gpu" else encoded
+    elif steps:
         first = steps[0]
         ctx = DaliContext(device=device, state=first.state_in)
         image = first.op.build_dali_decode(first.params, args[0], ctx, decode)

@@ -86,6 +86,11 @@ class BatchSource:
         self._alive: deque[list[Any]] = deque(maxlen=depth + 2)
 
     @property
+    def raw_columns(self) -> tuple[bool, ...]:
+        """Per image column: its samples are raw HWC pixels (npy), not bytes to decode."""
+        return tuple(self.feed.bound.encoding(c) == "npy" for c in range(self.columns))
+
+    @property
     def num_data(self) -> int:
         """Outputs between the encoded columns and the indices: labels, features, boxes."""
         layout = self.layout
@@ -186,7 +191,12 @@ class BatchSource:
 
     def pack(self, samples: list[Prepared]) -> list[Any]:
         layout = self.layout
-        encoded = [[s.encoded[c] for s in samples] for c in range(self.columns)]
+        # Raw pixels of one size go as one dense (N, H, W, C) array (one copy, no per-sample
+        # tensors); bytes and mixed sizes as a list.
+        encoded = [
+            _batch([s.encoded[c] for s in samples]) if raw else [s.encoded[c] for s in samples]
+            for c, raw in enumerate(self.raw_columns)
+        ]
         data: list[Any] = [
             np.array([s.labels[k] for s in samples], dtype=np.int64)
             for k in range(len(layout.labels))

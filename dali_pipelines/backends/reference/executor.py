@@ -60,6 +60,9 @@ class _Samples(Dataset[Item]):
             return self._audio(self.audio, sample)
         images = []
         for column, data in enumerate(sample.encoded):
+            if self.feed.bound.encoding(column) == "npy":  # HWC pixels the feed checked
+                images.append(torch.from_numpy(np.array(data)).permute(2, 0, 1))
+                continue
             try:
                 images.append(self._decode(data))
             except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, ...

@@ -33,6 +33,7 @@ from ..spec.io import SpecLike
 from ..spec.messages import bounded_repr
 from .bucketing import BucketingConfig
 from .torch_args import TORCH_NAMES, map_torch_arguments
+from .tuning import ConfigSource, TunedSettings, merge_tuned, read_tuned
 
 #: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
 Backend = Literal["auto", "dali", "reference", "reference-tvio"]
@@ -165,6 +166,14 @@ class LoaderConfig(FrozenModel):
         "batches of samples of similar duration (audio): True, a dict or a BucketingConfig "
         "(num_buckets, max_seconds)",
     )
+    autotune: Bool = _arg(
+        False,
+        "adjust read-ahead and Python workers between batches from the stall and CPU figures "
+        "(never the data; each change logged at INFO)",
+    )
+    cpu_budget: Annotated[float, BeforeValidator(_as_number)] = _arg(
+        1.0, "share of the usable cores' CPU time autotune may use", gt=0, le=1
+    )
 
     def __init__(self, **data: Any) -> None:
         unknown = sorted(set(data) - set(type(self).model_fields) - TORCH_NAMES)
@@ -231,6 +240,22 @@ def configure(arguments: Mapping[str, Any]) -> tuple[LoaderConfig, SpecLike | No
         given["batch_size"], spec = spec, None
     spec_like: SpecLike | None = spec
     return LoaderConfig(**given, **arguments.get("torch_kwargs", {})), spec_like
+
+
+def configure_tuned(
+    arguments: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[LoaderConfig, SpecLike | None, TunedSettings | None]:
+    """:func:`configure` with ``arguments["config"]`` (a tuned file or dict) applied: its keys
+    fill the arguments left at their signature ``defaults``; explicit arguments win."""
+    source: ConfigSource | None = arguments.get("config")
+    if source is None:
+        return (*configure(arguments), None)
+    tuned = read_tuned(source, frozenset(LoaderConfig.model_fields) | TORCH_NAMES)
+    spec = arguments.get("spec")
+    if isinstance(spec, int) and not isinstance(spec, bool):  # a positional batch size
+        defaults = {k: v for k, v in defaults.items() if k != "batch_size"}
+    merged = merge_tuned({k: v for k, v in arguments.items() if k != "config"}, defaults, tuned)
+    return (*configure(merged), tuned)
 
 
 def default_seed(world_size: int) -> int:

@@ -8,6 +8,8 @@ Its arguments are validated first, as one :class:`~.config.LoaderConfig`.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -26,8 +28,9 @@ from ..plan import Plan, make_plan
 from ..plan.placement import Placement, PythonPlacement, place
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
+from .autotune import AutoTuner
 from .bucketing import LengthBucketOrder
-from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure, default_seed
+from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure_tuned, default_seed
 from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
 from .order import EpochOrder
@@ -100,12 +103,18 @@ class DataLoader:
         batch_ops: Sequence[Any] | None = None,
         as_dict: bool = False,
         bucketing: Any = None,
+        config: Any = None,
+        autotune: bool = False,
+        cpu_budget: float = 1.0,
         **torch_kwargs: Any,
     ):
-        c, spec = configure(locals())
+        # config: a tuned file (dali-pipelines tune) or dict; explicit arguments win over it.
+        c, spec, self.tuned = configure_tuned(locals(), _signature_defaults())
         self._adopt(c)
         self.dataset: SampleSource = as_sample_source(dataset)
         self.spec: PipelineSpec = _load_spec(self.dataset, spec, c.batch_ops)
+        if self.tuned is not None:  # a warning when it was measured on another spec
+            self.tuned.check_spec(self.spec.fingerprint)
         self.plan: Plan = make_plan(self.spec)
         self.placement = resolve_placement(c.rank, c.world_size)
         self.seed: int = default_seed(self.placement.world_size) if c.seed is None else c.seed
@@ -128,6 +137,8 @@ class DataLoader:
         self._recovery = Recovery(on_error=c.on_error, color=self.spec.decode.color)
         #: How long the training loop waited on this loader per batch (the stall statistic).
         self.stats = LoaderStats()
+        #: With ``autotune=True``: adjusts read-ahead and Python workers between batches.
+        self.autotuner = AutoTuner(c.cpu_budget) if c.autotune else None
 
     # -- configuration -----------------------------------------------------------------------
     def _adopt(self, config: LoaderConfig) -> None:
@@ -277,6 +288,11 @@ class DataLoader:
         return self._epoch
 
     def __iter__(self) -> LoaderIterator:
+        if self.autotuner is not None:  # the same batches, timed between them
+            tuner = self.autotuner
+            return self._iterations.start(
+                lambda: tuner.wrap(epoch_batches(self), lambda: self._runner), len(self)
+            )
         return self._iterations.start(lambda: epoch_batches(self), len(self))
 
     def close(self) -> None:
@@ -348,6 +364,14 @@ class DataLoader:
             "drop_last": self.drop_last,
             "order": getattr(self._order, "fingerprint", None),
         }
+
+
+@functools.cache
+def _signature_defaults() -> dict[str, Any]:
+    """``DataLoader.__init__``'s defaults: an argument still at its default takes a tuned
+    file's value."""
+    parameters = inspect.signature(DataLoader.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def _load_spec(

@@ -33,7 +33,6 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,21 +44,26 @@ from .npy import Encoding, NpyError, column_encoding, parse_npy
 from .prepared_format import (
     FORMAT,
     MANIFEST_NAME,
-    SHARDS_DIR,
     VERSION,
     PreparedManifest,
-    ShardIndex,
-    file_sha256,
-    index_name,
     read_json_model,
+)
+from .prepared_index import (
+    TAR_BLOCK,
+    BoxColumn,
+    ImageColumn,
+    box_column,
+    check_columns,
+    check_shard,
+    gather,
+    image_column,
+    load_index,
+    tar_header_name,
 )
 from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
-
-#: A tar block: a member's ustar header is the block before its data.
-_BLOCK = 512
 
 
 def is_prepared(path: str | os.PathLike[str]) -> bool:
@@ -68,30 +72,6 @@ def is_prepared(path: str | os.PathLike[str]) -> bool:
         return os.path.isdir(path) and os.path.isfile(os.path.join(path, MANIFEST_NAME))
     except (OSError, ValueError):  # ValueError: a path with a NUL byte
         return False
-
-
-@dataclass(frozen=True)
-class ImageColumn:
-    """One stored image column over every sample (global index)."""
-
-    offset: np.ndarray  # int64
-    size: np.ndarray  # int64
-    width: np.ndarray  # int64
-    height: np.ndarray  # int64
-    source_width: np.ndarray  # int64
-    source_height: np.ndarray  # int64
-    #: Per shard: the members' extensions (as parsed; indexed by position in the shard).
-    ext: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class BoxColumn:
-    """Sample ``i`` owns rows ``start[i] : start[i] + count[i]`` of ``xyxy`` and ``labels``."""
-
-    start: np.ndarray  # int64, global rows
-    count: np.ndarray  # int64
-    xyxy: np.ndarray  # (R, 4) float32
-    labels: np.ndarray  # (R,) int64
 
 
 class Prepared:
@@ -126,10 +106,10 @@ class Prepared:
             raise DatasetError(f"{where}: shards: expected at least one shard, got none")
         self._manifest = manifest
         self.paths: tuple[str, ...] = tuple(
-            self._check_shard(where, entry.name, entry.bytes, entry.sha256, verify)
+            check_shard(self.root, where, entry.name, entry.bytes, entry.sha256, verify)
             for entry in manifest.shards
         )
-        indexes = [self._load_index(s) for s in range(len(self.paths))]
+        indexes = [load_index(self.root, entry) for entry in manifest.shards]
         counts = np.array([len(index.keys) for index in indexes], dtype=np.int64)
         #: Global index of each shard's first sample (and the total at the end).
         self._starts = np.concatenate([[0], np.cumsum(counts)])
@@ -144,18 +124,18 @@ class Prepared:
         self._keys = tuple(index.keys for index in indexes)
         self._sources = tuple(index.paths for index in indexes)
         first = indexes[0]
-        self._check_columns(indexes)
+        check_columns(self.paths, indexes)
         self.images: dict[str, ImageColumn] = {
-            name: _image_column(indexes, name) for name in first.images
+            name: image_column(indexes, name) for name in first.images
         }
         self.labels: dict[str, np.ndarray] = {
-            name: _gather(indexes, "labels", name, np.int64) for name in first.labels
+            name: gather(indexes, "labels", name, np.int64) for name in first.labels
         }
         self.features: dict[str, np.ndarray] = {
-            name: _gather(indexes, "features", name, np.float32) for name in first.features
+            name: gather(indexes, "features", name, np.float32) for name in first.features
         }
         self.boxes_columns: dict[str, BoxColumn] = {
-            name: _box_column(indexes, name) for name in first.boxes
+            name: box_column(indexes, name) for name in first.boxes
         }
         for name, values in self.labels.items():
             if len(values) and int(values.min()) < 0:
@@ -174,116 +154,6 @@ class Prepared:
         self._bound: BoundSource | None = None
         self._image_keys: tuple[str, ...] = ()
         self._raw: set[str] = set()
-
-    # -- opening -------------------------------------------------------------------------------
-    def _check_shard(self, where: Path, name: str, size: int, sha256: str, verify: bool) -> str:
-        if not name or name != os.path.basename(name) or name.startswith(".") or "\0" in name:
-            raise DatasetError(
-                f"{where}: shards: expected a file name inside {SHARDS_DIR}/, got {name!r}"
-            )
-        path = self.root / SHARDS_DIR / name
-        try:
-            got = os.stat(path).st_size
-        except OSError as exc:
-            raise DatasetError(
-                f"{path}: expected a shard of the prepared data, got {exc.strerror}"
-            ) from exc
-        if not path.is_file():
-            raise DatasetError(f"{path}: expected a shard file, got a special file")
-        if got != size:
-            raise DatasetError(
-                f"{path}: expected {size} bytes ({MANIFEST_NAME}), got {got} (a truncated or "
-                "modified shard: prepare the data again)"
-            )
-        if verify:
-            digest = file_sha256(path)
-            if digest != sha256:
-                raise DatasetError(
-                    f"{path}: expected SHA-256 {sha256} ({MANIFEST_NAME}), got {digest} (the "
-                    "shard's bytes changed: prepare the data again)"
-                )
-        return str(path)
-
-    def _load_index(self, shard: int) -> ShardIndex:
-        entry = self._manifest.shards[shard]
-        path = self.root / SHARDS_DIR / index_name(entry.name)
-        index: ShardIndex = read_json_model(path, ShardIndex, "prepared shard index")
-        for field, want, got in (
-            ("shard", entry.name, index.shard),
-            ("bytes", entry.bytes, index.bytes),
-            ("sha256", entry.sha256, index.sha256),
-            ("samples", entry.samples, len(index.keys)),
-        ):
-            if want != got:
-                raise DatasetError(
-                    f"{path}: {field}: expected {want!r} ({MANIFEST_NAME}), got {got!r} (an index "
-                    "from another run: prepare the data again)"
-                )
-        n = entry.samples
-        lengths: list[tuple[str, int]] = [
-            ("source_index", len(index.source_index)),
-            ("paths", len(index.paths)),
-        ]
-        for name, column in index.images.items():
-            for field in ("offset", "size", "ext", "width", "height", "source_width"):
-                lengths.append((f"images.{name}.{field}", len(getattr(column, field))))
-            lengths.append((f"images.{name}.source_height", len(column.source_height)))
-            lengths.append((f"images.{name}.kept", len(column.kept)))
-        lengths += [(f"labels.{k}", len(v)) for k, v in index.labels.items()]
-        lengths += [(f"features.{k}", len(v)) for k, v in index.features.items()]
-        for name, boxes in index.boxes.items():
-            lengths += [(f"boxes.{name}.start", len(boxes.start))]
-            lengths += [(f"boxes.{name}.count", len(boxes.count))]
-        for field, got in lengths:
-            if got != n:
-                raise DatasetError(
-                    f"{path}: {field}: expected {n} entries (one per sample), got {got}"
-                )
-        for name, column in index.images.items():
-            offset = np.asarray(column.offset, dtype=np.int64)
-            size = np.asarray(column.size, dtype=np.int64)
-            outside = (offset < 0) | (size < 0) | (offset + size > entry.bytes)
-            if outside.any():
-                k = int(np.argmax(outside))
-                raise DatasetError(
-                    f"{path}: images.{name}: expected member {index.keys[k]}.{name}."
-                    f"{column.ext[k]} inside the shard ({entry.bytes} bytes), got {int(size[k])} "
-                    f"bytes at offset {int(offset[k])} (a damaged or forged index)"
-                )
-        for name, boxes in index.boxes.items():
-            rows = len(boxes.xyxy)
-            if len(boxes.labels) != rows:
-                raise DatasetError(
-                    f"{path}: boxes.{name}.labels: expected {rows} entries (one per box), got "
-                    f"{len(boxes.labels)}"
-                )
-            start = np.asarray(boxes.start, dtype=np.int64)
-            count = np.asarray(boxes.count, dtype=np.int64)
-            outside = (start < 0) | (count < 0) | (start + count > rows)
-            if outside.any():
-                k = int(np.argmax(outside))
-                raise DatasetError(
-                    f"{path}: boxes.{name}: expected sample {index.keys[k]}'s rows inside the "
-                    f"box table ({rows} rows), got {int(count[k])} rows at {int(start[k])}"
-                )
-        return index
-
-    def _check_columns(self, indexes: list[ShardIndex]) -> None:
-        def columns(index: ShardIndex) -> tuple[Any, ...]:
-            return (
-                sorted(index.images),
-                sorted(index.labels),
-                sorted(index.features),
-                sorted(index.boxes),
-            )
-
-        want = columns(indexes[0])
-        for shard, index in enumerate(indexes[1:], start=1):
-            if columns(index) != want:
-                raise DatasetError(
-                    f"{self.paths[shard]}: expected the columns of {Path(self.paths[0]).name} "
-                    f"{want}, got {columns(index)}"
-                )
 
     # -- reading -------------------------------------------------------------------------------
     def _map(self, shard: int) -> np.memmap:
@@ -317,8 +187,8 @@ class Prepared:
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise too_large(self.member_path(index, column), size, self.max_file_bytes)
         mapped = self._map(shard)
-        header = mapped[offset - _BLOCK : offset] if offset >= _BLOCK else b""
-        if _header_name(header) != self._member(shard, position, column):
+        header = mapped[offset - TAR_BLOCK : offset] if offset >= TAR_BLOCK else b""
+        if tar_header_name(header) != self._member(shard, position, column):
             self._mismatch(shard, position, column, offset, header)
         return np.asarray(mapped[offset : offset + size])
 
@@ -331,7 +201,7 @@ class Prepared:
         match its tar (another run's, a faulty writer's) fails naming both, rather than as
         bytes that do not decode."""
         name = self._member(shard, position, column)
-        found = _header_name(header)
+        found = tar_header_name(header)
         got = "no tar header before it" if found is None else f"the data of {found!r}"
         raise DatasetError(
             f"{self.paths[shard]}: expected member {name!r} at offset {offset} (its index), got "
@@ -350,10 +220,10 @@ class Prepared:
                     for position in {0, count - 1}:
                         offset = int(found.offset[int(self._starts[shard]) + position])
                         header = b""
-                        if offset >= _BLOCK:
-                            handle.seek(offset - _BLOCK)
-                            header = handle.read(_BLOCK)
-                        if _header_name(header) != self._member(shard, position, column):
+                        if offset >= TAR_BLOCK:
+                            handle.seek(offset - TAR_BLOCK)
+                            header = handle.read(TAR_BLOCK)
+                        if tar_header_name(header) != self._member(shard, position, column):
                             self._mismatch(shard, position, column, offset, header)
 
     def extent(self, index: int, column: str) -> tuple[str, int, int]:
@@ -608,65 +478,8 @@ class Prepared:
         self._pid = os.getpid()
 
 
-def _header_name(header: Any) -> str | None:
-    """The member name of a 512-byte ustar header (``prefix/name``), else ``None``."""
-    block = bytes(header)
-    if len(block) != _BLOCK or block[257:262] != b"ustar":
-        return None
-    name = block[:100].split(b"\0", 1)[0]
-    prefix = block[345:500].split(b"\0", 1)[0]
-    return (prefix + b"/" + name if prefix else name).decode("utf-8", "replace")
-
-
-def _gather(indexes: list[ShardIndex], field: str, name: str, dtype: Any) -> np.ndarray:
-    """One label or feature column over every shard as a ``dtype`` array."""
-    try:
-        parts = [np.asarray(getattr(index, field)[name], dtype=dtype) for index in indexes]
-    except OverflowError:
-        raise DatasetError(
-            f"{field} {name!r}: expected values within {np.dtype(dtype).name}, got larger ones"
-        ) from None
-    values = np.concatenate(parts)
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        raise DatasetError(f"{field} {name!r}: expected finite float32 values, got inf or nan")
-    return values
-
-
 def _item(values: np.ndarray, index: int) -> int:
     return int(values[index])
-
-
-def _image_column(indexes: list[ShardIndex], name: str) -> ImageColumn:
-    def gather(field: str) -> np.ndarray:
-        parts = [
-            np.asarray(getattr(index.images[name], field), dtype=np.int64) for index in indexes
-        ]
-        return np.concatenate(parts)
-
-    return ImageColumn(
-        offset=gather("offset"),
-        size=gather("size"),
-        width=gather("width"),
-        height=gather("height"),
-        source_width=gather("source_width"),
-        source_height=gather("source_height"),
-        ext=tuple(index.images[name].ext for index in indexes),
-    )
-
-
-def _box_column(indexes: list[ShardIndex], name: str) -> BoxColumn:
-    starts, counts, xyxy, labels = [], [], [], []
-    rows = 0
-    for index in indexes:
-        boxes = index.boxes[name]
-        starts.append(np.asarray(boxes.start, dtype=np.int64) + rows)
-        counts.append(np.asarray(boxes.count, dtype=np.int64))
-        xyxy.append(np.asarray(boxes.xyxy, dtype=np.float32).reshape(-1, 4))
-        labels.append(np.asarray(boxes.labels, dtype=np.int64))
-        rows += len(boxes.xyxy)
-    return BoxColumn(
-        np.concatenate(starts), np.concatenate(counts), np.concatenate(xyxy), np.concatenate(labels)
-    )
 
 
 __all__ = ["Prepared", "is_prepared"]

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "validate",
     "prepare",
     "assess",
+    "tune",
 )
 
 

@@ -14,10 +14,12 @@ Importing this module imports neither torch nor DALI.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,14 @@ def merge_tuned(
         if key not in merged or _is_default(merged[key], defaults.get(key)):
             merged[key] = value
     return merged
+
+
+@functools.cache
+def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
+    """A function's defaults (``DataLoader.__init__``'s): an argument still at its default
+    takes a tuned file's value."""
+    parameters = inspect.signature(function).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def _is_default(value: Any, default: Any) -> bool:

@@ -1,0 +1,323 @@
+"""``dali-pipelines tune``: a short, bounded probe of the loader's settings on the user's data.
+
+1. **Probe**: the default point (the most threads, DALI's default depth) is built and run for
+   one epoch; its build and epoch times price every other point.
+2. **Grid**: candidate points (threads x prefetch depth x batch size x Python placement) in
+   priority order, each priced at its build plus ``2 * reps`` epochs (a lead-in before each
+   timed epoch), fewer threads priced slower in proportion; points are added while the budget
+   holds (a final round is reserved). They are measured together with :func:`run_interleaved`
+   so drift hits all alike; CPU use (this process and its workers) is read around each timed
+   epoch.
+3. **Final**: the best point within the CPU budget is re-measured against the runner-up, and
+   the better median is recommended.
+
+Timing reuses :mod:`.runner`; nothing here prints (the CLI renders :class:`TuneResult`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from .._model import FrozenModel
+from ..errors import DaliPipelinesError
+from ..loader.autotune import cpu_seconds, usable_cores
+from ..plan import make_plan
+from ..plan.placement import place
+from ..spec import PipelineSpec, load_spec
+from .audio import open_dataset
+from .env import load_average
+from .runner import EpochTiming, Observer, Subject, run_interleaved, time_epoch, wait_for_idle_cpu
+
+log = logging.getLogger(__name__)
+
+#: Reps of the final round: the recommendation against the runner-up.
+FINAL_REPS = 3
+#: Share of the budget the final round may take at most when planning the grid.
+MIN_POINTS = 2
+
+
+class TuneConfig(FrozenModel):
+    """What ``tune`` measures and within which bounds."""
+
+    data: Path = Field(description="an ImageFolder (an AudioFolder for an audio spec)")
+    spec: str = Field("imagenet_train", description="a strategy name or a spec file")
+    budget: float = Field(60.0, gt=0, description="seconds the probe may take, builds included")
+    out: Path = Field(Path("tuned.yaml"), description="the tuned YAML to write")
+    cpu_budget: float = Field(
+        1.0, gt=0, le=1, description="share of the usable cores' CPU time a recommendation may use"
+    )
+    device: str = Field("cpu", description="where the pipeline runs")
+    threads: tuple[int, ...] = Field((), description="DALI threads to try (default: 1 .. cores)")
+    prefetch: tuple[int, ...] = Field((2, 3, 4), description="prefetch depths to try")
+    batch_sizes: tuple[int, ...] = Field((64, 128), description="batch sizes to try")
+    reps: int = Field(2, ge=1, description="timed epochs per point (each after a lead-in)")
+    seed: int = Field(0, ge=0, description="order and augmentation seed")
+    full: bool = Field(False, description="measure every grid point, whatever the budget")
+
+
+class Point(FrozenModel):
+    """One candidate configuration and what was measured for it."""
+
+    name: str
+    settings: dict[str, Any]
+    images_per_s: float = 0.0
+    images_per_s_q1: float = 0.0
+    images_per_s_q3: float = 0.0
+    cpu_share: float = 0.0
+    reps: int = 0
+
+
+class TuneResult(FrozenModel):
+    points: list[Point]
+    recommended: Point
+    runner_up: Point | None
+    cpu_budget: float
+    cores: int
+    budget_s: float
+    elapsed_s: float
+    planned: int
+    grid: int
+    spec_name: str
+    spec_fingerprint: str
+    data_fingerprint: str
+    load_before: list[float] | None
+    load_after: list[float] | None
+    notes: list[str] = []
+
+
+def default_threads(cores: int) -> tuple[int, ...]:
+    """1, 2, 4, ... up to the usable cores, and the cores themselves."""
+    doubling = [2**k for k in range(int(math.log2(cores)) + 1)]
+    return tuple(sorted(set(doubling) | {cores}))
+
+
+def grid(config: TuneConfig, spec: PipelineSpec, cores: int) -> list[dict[str, Any]]:
+    """Every candidate, in priority order: the default point first, then points differing in
+    fewer settings from it, more threads before fewer."""
+    threads = sorted(config.threads or default_threads(cores), reverse=True)
+    placements: list[str] = ["auto"]
+    plan = make_plan(spec)
+    device = "gpu" if config.device.startswith("gpu") else "cpu"
+    if place(plan, device, "workers").mode == "workers":  # Python stages: inline or workers
+        placements = ["inline", "workers"]
+    prefetch = sorted(config.prefetch, key=lambda d: (d != 3, d))
+    points = [
+        {
+            "num_threads": t,
+            "prefetch_queue_depth": d,
+            "batch_size": b,
+            "python_placement": p,
+        }
+        for t, d, b, p in itertools.product(threads, prefetch, config.batch_sizes, placements)
+    ]
+    first = points[0]
+
+    def priority(point: dict[str, Any]) -> tuple[int, bool]:  # threads matter most
+        return sum(point[k] != first[k] for k in first), point["num_threads"] == threads[0]
+
+    return sorted(points, key=priority)
+
+
+def point_name(settings: dict[str, Any]) -> str:
+    name = (
+        f"t{settings['num_threads']}-p{settings['prefetch_queue_depth']}-b{settings['batch_size']}"
+    )
+    placement = settings["python_placement"]
+    return name if placement == "auto" else f"{name}-{placement}"
+
+
+class _CpuObserver(Observer):
+    """CPU seconds and wall seconds of every timed epoch, per subject."""
+
+    def __init__(self) -> None:
+        self.epochs: dict[str, list[tuple[float, float]]] = {}
+        self._start: tuple[float, float] = (0.0, 0.0)
+
+    def epoch_started(self, subject: str, label: str, total_batches: int | None) -> None:
+        self._start = (cpu_seconds(), time.perf_counter())
+
+    def epoch_done(self, subject: str, label: str, timing: EpochTiming) -> None:
+        if label.startswith("rep"):
+            cpu, wall = self._start
+            used = (cpu_seconds() - cpu, time.perf_counter() - wall)
+            self.epochs.setdefault(subject, []).append(used)
+
+
+def _measure(
+    loaders: dict[str, Any], settings: dict[str, dict[str, Any]], reps: int, cores: int
+) -> list[Point]:
+    """The loaders interleaved (lead-in before each timed epoch, an idle CPU between turns)."""
+    observer = _CpuObserver()
+    subjects = [Subject(name, loader) for name, loader in loaders.items()]
+    timings = run_interleaved(
+        subjects, reps=reps, warmup=0, lead_in=True, settle=wait_for_idle_cpu, observer=observer
+    )
+    points = []
+    for name in loaders:
+        rates = sorted(t.images_per_s for t in timings[name].reps)
+        shares = [cpu / (wall * cores) for cpu, wall in observer.epochs.get(name, [])]
+        q1, _median, q3 = statistics.quantiles(rates, n=4) if len(rates) > 1 else rates * 3
+        points.append(
+            Point(
+                name=name,
+                settings=settings[name],
+                images_per_s=statistics.median(rates),
+                images_per_s_q1=q1,
+                images_per_s_q3=q3,
+                cpu_share=statistics.median(shares) if shares else 0.0,
+                reps=len(rates),
+            )
+        )
+    return points
+
+
+def _plan(
+    candidates: list[dict[str, Any]], config: TuneConfig, build_s: float, epoch_s: float
+) -> list[dict[str, Any]]:
+    """The candidates that fit the budget left after the probe and the final round."""
+    if config.full:
+        return candidates
+    most = max(c["num_threads"] for c in candidates)
+    left = config.budget - build_s - epoch_s - 2 * FINAL_REPS * 2 * epoch_s
+    chosen: list[dict[str, Any]] = []
+    for candidate in candidates:
+        slower = most / candidate["num_threads"]
+        cost = build_s + 2 * config.reps * epoch_s * slower + 0.2 * config.reps
+        if left < cost and len(chosen) >= MIN_POINTS:
+            break
+        chosen.append(candidate)
+        left -= cost
+    return chosen
+
+
+def tune(
+    config: TuneConfig,
+    make_loader: Callable[..., Any] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> TuneResult:
+    """Probe, measure the grid within ``config.budget`` and recommend (see the module's doc)."""
+    started, load_before = time.perf_counter(), load_average()
+    phase = on_phase or (lambda text: log.info("tune: %s", text))
+    spec = load_spec(config.spec)
+    dataset = open_dataset(config.data, spec)
+    cores = usable_cores()
+    build = make_loader or _default_loader(dataset, spec, config)
+    candidates = grid(config, spec, cores)
+    loaders: dict[str, Any] = {}
+    try:
+        phase(f"probe: {point_name(candidates[0])}, one epoch")
+        clock = time.perf_counter()
+        loaders[point_name(candidates[0])] = build(**candidates[0])
+        build_s = time.perf_counter() - clock
+        epoch_s = time_epoch(loaders[point_name(candidates[0])]).seconds
+        chosen = _plan(candidates, config, build_s, epoch_s)
+        phase(f"grid: {len(chosen)} of {len(candidates)} points, {config.reps} reps each")
+        settings = {point_name(c): c for c in chosen}
+        for name, values in settings.items():
+            if name not in loaders:
+                loaders[name] = build(**values)
+        points = _measure(loaders, settings, config.reps, cores)
+        ranked = _ranked(points, config.cpu_budget)
+        finalists = {p.name: loaders[p.name] for p in ranked[:2]}
+        for name in set(loaders) - set(finalists):  # free their threads for the final round
+            _close(loaders.pop(name))
+        phase(f"final: {' vs '.join(finalists)}, {FINAL_REPS} reps")
+        final = sorted(
+            _measure(finalists, settings, FINAL_REPS, cores), key=lambda p: -p.images_per_s
+        )
+    finally:
+        for loader in loaders.values():
+            _close(loader)
+    return TuneResult(
+        points=points,
+        recommended=final[0],
+        runner_up=final[1] if len(final) > 1 else None,
+        cpu_budget=config.cpu_budget,
+        cores=cores,
+        budget_s=config.budget,
+        elapsed_s=time.perf_counter() - started,
+        planned=len(chosen),
+        grid=len(candidates),
+        spec_name=spec.name or str(config.spec),
+        spec_fingerprint=spec.fingerprint,
+        data_fingerprint=str(dataset.fingerprint()),
+        load_before=load_before,
+        load_after=load_average(),
+        notes=_notes(config),
+    )
+
+
+def _ranked(points: Sequence[Point], cpu_budget: float) -> list[Point]:
+    """Points within the CPU budget, fastest first; none within it is an error."""
+    within = [p for p in points if p.cpu_share <= cpu_budget]
+    if not within:
+        least = min(points, key=lambda p: p.cpu_share)
+        raise DaliPipelinesError(
+            f"cpu_budget: expected a point using at most {cpu_budget:.2f} of the cores, got "
+            f"{least.cpu_share:.2f} at the least ({least.name})"
+        )
+    return sorted(within, key=lambda p: -p.images_per_s)
+
+
+def _notes(config: TuneConfig) -> list[str]:
+    if config.device.startswith("gpu"):
+        return ["hw_decoder_load: not tuned (the loader has no such option yet)"]
+    return []
+
+
+def _default_loader(dataset: Any, spec: PipelineSpec, config: TuneConfig) -> Callable[..., Any]:
+    def build(**settings: Any) -> Any:
+        from ..loader import DataLoader
+
+        return DataLoader(
+            dataset,
+            spec,
+            shuffle=True,
+            seed=config.seed,
+            device=config.device,
+            backend="dali",
+            **settings,
+        )
+
+    return build
+
+
+def _close(loader: Any) -> None:
+    close = getattr(loader, "close", None)
+    if callable(close):
+        close()
+
+
+def tuned_settings(result: TuneResult) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(settings, measured) as :func:`~dali_pipelines.loader.tuning.write_tuned` takes them."""
+    best, other = result.recommended, result.runner_up
+    measured: dict[str, Any] = {
+        "images_per_s": round(best.images_per_s, 1),
+        "cpu_share": round(best.cpu_share, 3),
+        "cpu_budget": result.cpu_budget,
+        "cores": result.cores,
+        "spec": result.spec_name,
+        "spec_fingerprint": result.spec_fingerprint,
+        "data_fingerprint": result.data_fingerprint,
+        "points": f"{result.planned} of {result.grid}",
+        "seconds": round(result.elapsed_s, 1),
+        "load_average": result.load_before,
+    }
+    if other is not None:
+        measured["runner_up"] = {
+            "name": other.name,
+            "images_per_s": round(other.images_per_s, 1),
+            "cpu_share": round(other.cpu_share, 3),
+        }
+    if result.notes:
+        measured["notes"] = list(result.notes)
+    return dict(best.settings), measured

@@ -3,13 +3,13 @@
 1. **Probe**: the default point (the most threads, DALI's default depth) is built and run for
    one epoch; its build and epoch times price every other point.
 2. **Grid**: candidate points (threads x prefetch depth x batch size x Python placement) in
-   priority order, each priced at its build plus ``2 * reps`` epochs (a lead-in before each
-   timed epoch), fewer threads priced slower in proportion; points are added while the budget
-   holds (a final round is reserved). They are measured together with :func:`run_interleaved`
-   so drift hits all alike; CPU use (this process and its workers) is read around each timed
-   epoch.
-3. **Final**: the best point within the CPU budget is re-measured against the runner-up, and
-   the better median is recommended.
+   priority order (the default point, then one setting changed, threads first, ...), each
+   priced at ``reps`` lead-in + timed epochs; points are added while :data:`SAFETY` of the
+   budget holds, the final round reserved. A round's points are measured together with
+   :func:`run_interleaved` so drift hits all alike; CPU use (this process and its workers) is
+   read around each timed epoch. Each round's epochs re-price the next round.
+3. **Final**: the best two points within the CPU budget are re-measured against each other;
+   their epochs join the grid's, and the better median is recommended.
 
 Timing reuses :mod:`.runner`; nothing here prints (the CLI renders :class:`TuneResult`).
 """
@@ -39,9 +39,11 @@ from .runner import EpochTiming, Observer, Subject, run_interleaved, time_epoch,
 
 log = logging.getLogger(__name__)
 
-#: Reps of the final round: the recommendation against the runner-up.
-FINAL_REPS = 3
-#: Share of the budget the final round may take at most when planning the grid.
+#: Reps of the final round (the best against the runner-up), added to their grid reps.
+FINAL_REPS = 1
+#: Share of the budget planned: epochs vary with the machine's load.
+SAFETY = 0.9
+#: Points measured whatever the budget: a recommendation needs a runner-up.
 MIN_POINTS = 2
 
 
@@ -74,6 +76,34 @@ class Point(FrozenModel):
     images_per_s_q3: float = 0.0
     cpu_share: float = 0.0
     reps: int = 0
+    #: Every timed epoch's images/s and CPU share (the figures above are their medians).
+    rates: list[float] = []
+    shares: list[float] = []
+
+    def merged(self, other: Point) -> Point:
+        """This point with ``other``'s epochs of the same settings added."""
+        return summarize(
+            self.name, self.settings, self.rates + other.rates, self.shares + other.shares
+        )
+
+
+def summarize(
+    name: str, settings: dict[str, Any], rates: list[float], shares: list[float]
+) -> Point:
+    """A point from its timed epochs: medians, quartiles of images/s."""
+    ordered = sorted(rates)
+    q1, _median, q3 = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else ordered * 3
+    return Point(
+        name=name,
+        settings=settings,
+        images_per_s=statistics.median(ordered),
+        images_per_s_q1=q1,
+        images_per_s_q3=q3,
+        cpu_share=statistics.median(shares) if shares else 0.0,
+        reps=len(ordered),
+        rates=list(rates),
+        shares=list(shares),
+    )
 
 
 class TuneResult(FrozenModel):
@@ -161,42 +191,98 @@ def _measure(
     timings = run_interleaved(
         subjects, reps=reps, warmup=0, lead_in=True, settle=wait_for_idle_cpu, observer=observer
     )
-    points = []
-    for name in loaders:
-        rates = sorted(t.images_per_s for t in timings[name].reps)
-        shares = [cpu / (wall * cores) for cpu, wall in observer.epochs.get(name, [])]
-        q1, _median, q3 = statistics.quantiles(rates, n=4) if len(rates) > 1 else rates * 3
-        points.append(
-            Point(
-                name=name,
-                settings=settings[name],
-                images_per_s=statistics.median(rates),
-                images_per_s_q1=q1,
-                images_per_s_q3=q3,
-                cpu_share=statistics.median(shares) if shares else 0.0,
-                reps=len(rates),
-            )
+    return [
+        summarize(
+            name,
+            settings[name],
+            [t.images_per_s for t in timings[name].reps],
+            [cpu / (wall * cores) for cpu, wall in observer.epochs.get(name, [])],
         )
-    return points
+        for name in loaders
+    ]
+
+
+class _Estimate:
+    """Seconds an epoch takes at a thread count: the median measured at that count, else the
+    probe's epoch slowed in proportion to fewer threads (pessimistic: perfect scaling)."""
+
+    def __init__(self, probe_s: float, most: int, images: int):
+        self.probe_s, self.most, self.images = probe_s, most, images
+        self.seen: dict[int, list[float]] = {}
+
+    def epoch_s(self, threads: int) -> float:
+        seen = self.seen.get(threads)
+        return statistics.median(seen) if seen else self.probe_s * self.most / threads
+
+    def add(self, points: Sequence[Point]) -> None:
+        for p in points:
+            if p.images_per_s > 0:
+                threads = int(p.settings["num_threads"])
+                self.seen.setdefault(threads, []).append(self.images / p.images_per_s)
 
 
 def _plan(
-    candidates: list[dict[str, Any]], config: TuneConfig, build_s: float, epoch_s: float
+    candidates: list[dict[str, Any]],
+    config: TuneConfig,
+    left_s: float,
+    estimate: _Estimate,
+    least: int = 0,
 ) -> list[dict[str, Any]]:
-    """The candidates that fit the budget left after the probe and the final round."""
+    """The candidates, in priority order, whose lead-in and timed epochs fit ``left_s``
+    (at least ``least`` of them)."""
     if config.full:
         return candidates
-    most = max(c["num_threads"] for c in candidates)
-    left = config.budget - build_s - epoch_s - 2 * FINAL_REPS * 2 * epoch_s
     chosen: list[dict[str, Any]] = []
     for candidate in candidates:
-        slower = most / candidate["num_threads"]
-        cost = build_s + 2 * config.reps * epoch_s * slower + 0.2 * config.reps
-        if left < cost and len(chosen) >= MIN_POINTS:
-            break
+        cost = config.reps * (2 * estimate.epoch_s(candidate["num_threads"]) + 0.2)
+        if left_s < cost and len(chosen) >= least:
+            continue
         chosen.append(candidate)
-        left -= cost
+        left_s -= cost
     return chosen
+
+
+class _Session:
+    """The loaders of one tuning run: measured in rounds, the two best kept for the final."""
+
+    def __init__(self, config: TuneConfig, build: Callable[..., Any], cores: int):
+        self.config, self.build, self.cores = config, build, cores
+        self.loaders: dict[str, Any] = {}
+        self.settings: dict[str, dict[str, Any]] = {}
+        self.points: list[Point] = []
+
+    def probe(self, first: dict[str, Any]) -> float:
+        """One epoch of the first point (its pipeline built): seconds."""
+        name = point_name(first)
+        self.loaders[name], self.settings[name] = self.build(**first), first
+        return time_epoch(self.loaders[name]).seconds
+
+    def measure(self, chosen: list[dict[str, Any]]) -> list[Point]:
+        """A round: the chosen points interleaved; then only the two best stay open."""
+        names = [point_name(c) for c in chosen]
+        for name, values in zip(names, chosen):
+            self.settings[name] = values
+            if name not in self.loaders:
+                self.loaders[name] = self.build(**values)
+        measuring = {name: self.loaders[name] for name in names}
+        points = _measure(measuring, self.settings, self.config.reps, self.cores)
+        self.points += points
+        keep = {p.name for p in _ranked(self.points, self.config.cpu_budget, strict=False)[:2]}
+        for name in set(self.loaders) - keep:  # free threads and buffers
+            _close(self.loaders.pop(name))
+        return points
+
+    def final(self) -> list[Point]:
+        """The two best re-measured against each other; their epochs added to the grid's."""
+        ranked = _ranked(self.points, self.config.cpu_budget)[:2]
+        finalists = {p.name: self.loaders[p.name] for p in ranked}
+        again = _measure(finalists, self.settings, FINAL_REPS, self.cores)
+        return sorted((p.merged(a) for p, a in zip(ranked, again)), key=lambda p: -p.images_per_s)
+
+    def close(self) -> None:
+        for loader in self.loaders.values():
+            _close(loader)
+        self.loaders.clear()
 
 
 def tune(
@@ -210,42 +296,37 @@ def tune(
     spec = load_spec(config.spec)
     dataset = open_dataset(config.data, spec)
     cores = usable_cores()
-    build = make_loader or _default_loader(dataset, spec, config)
     candidates = grid(config, spec, cores)
-    loaders: dict[str, Any] = {}
+    session = _Session(config, make_loader or _default_loader(dataset, spec, config), cores)
     try:
         phase(f"probe: {point_name(candidates[0])}, one epoch")
-        clock = time.perf_counter()
-        loaders[point_name(candidates[0])] = build(**candidates[0])
-        build_s = time.perf_counter() - clock
-        epoch_s = time_epoch(loaders[point_name(candidates[0])]).seconds
-        chosen = _plan(candidates, config, build_s, epoch_s)
-        phase(f"grid: {len(chosen)} of {len(candidates)} points, {config.reps} reps each")
-        settings = {point_name(c): c for c in chosen}
-        for name, values in settings.items():
-            if name not in loaders:
-                loaders[name] = build(**values)
-        points = _measure(loaders, settings, config.reps, cores)
-        ranked = _ranked(points, config.cpu_budget)
-        finalists = {p.name: loaders[p.name] for p in ranked[:2]}
-        for name in set(loaders) - set(finalists):  # free their threads for the final round
-            _close(loaders.pop(name))
-        phase(f"final: {' vs '.join(finalists)}, {FINAL_REPS} reps")
-        final = sorted(
-            _measure(finalists, settings, FINAL_REPS, cores), key=lambda p: -p.images_per_s
-        )
+        most = max(c["num_threads"] for c in candidates)
+        estimate = _Estimate(session.probe(candidates[0]), most, len(dataset))
+        remaining = list(candidates)
+        while remaining:
+            final_s = 2 * FINAL_REPS * 2 * estimate.epoch_s(most)
+            spent = time.perf_counter() - started
+            left = SAFETY * config.budget - spent - final_s
+            least = 0 if session.points else MIN_POINTS
+            chosen = _plan(remaining, config, left, estimate, least)
+            if not chosen:
+                break
+            phase(f"grid: {len(chosen)} more of {len(candidates)} points, {config.reps} reps")
+            remaining = [c for c in remaining if c not in chosen]
+            estimate.add(session.measure(chosen))
+        phase(f"final: the best two, {FINAL_REPS} more reps each")
+        final = session.final()
     finally:
-        for loader in loaders.values():
-            _close(loader)
+        session.close()
     return TuneResult(
-        points=points,
+        points=session.points,
         recommended=final[0],
         runner_up=final[1] if len(final) > 1 else None,
         cpu_budget=config.cpu_budget,
         cores=cores,
         budget_s=config.budget,
         elapsed_s=time.perf_counter() - started,
-        planned=len(chosen),
+        planned=len(session.points),
         grid=len(candidates),
         spec_name=spec.name or str(config.spec),
         spec_fingerprint=spec.fingerprint,
@@ -256,9 +337,12 @@ def tune(
     )
 
 
-def _ranked(points: Sequence[Point], cpu_budget: float) -> list[Point]:
-    """Points within the CPU budget, fastest first; none within it is an error."""
+def _ranked(points: Sequence[Point], cpu_budget: float, strict: bool = True) -> list[Point]:
+    """Points within the CPU budget, fastest first; none within it is an error (``strict``)
+    or, while measuring, the least CPU-hungry first."""
     within = [p for p in points if p.cpu_share <= cpu_budget]
+    if not within and not strict:
+        return sorted(points, key=lambda p: p.cpu_share)
     if not within:
         least = min(points, key=lambda p: p.cpu_share)
         raise DaliPipelinesError(

@@ -13,6 +13,7 @@ from dali_pipelines.bench.tune import (
     Point,
     TuneConfig,
     TuneResult,
+    _Estimate,
     _plan,
     _ranked,
     default_threads,
@@ -62,9 +63,18 @@ def test_grid_starts_at_the_default_point_threads_first(jpeg_folder: Path) -> No
 
 def test_plan_stops_at_the_budget(jpeg_folder: Path) -> None:
     candidates = grid(_config(jpeg_folder), load_spec("imagenet_val"), cores=2)
-    assert len(_plan(candidates, _config(jpeg_folder, budget=1.0), 0.1, 1.0)) == 2  # the least
-    assert len(_plan(candidates, _config(jpeg_folder, budget=100.0), 0.1, 1.0)) == 4
-    assert len(_plan(candidates, _config(jpeg_folder, budget=1.0, full=True), 0.1, 1.0)) == 4
+    config = _config(jpeg_folder)
+    estimate = _Estimate(probe_s=1.0, most=2, images=21)
+    assert estimate.epoch_s(1) == 2.0  # unmeasured: perfect scaling from the probe
+    assert len(_plan(candidates, config, 1.0, estimate, least=2)) == 2  # the least
+    assert len(_plan(candidates, config, 100.0, estimate)) == 4
+    full = _config(jpeg_folder, full=True)
+    assert len(_plan(candidates, full, 1.0, estimate)) == 4
+    # 2 reps of (lead-in + timed epoch): 4.4 s at 2 threads, 8.4 s at 1
+    assert [c["num_threads"] for c in _plan(candidates, config, 9.0, estimate)] == [2, 2]
+    estimate.add([Point(name="t1", settings={"num_threads": 1}, images_per_s=21.0)])
+    assert estimate.epoch_s(1) == 1.0  # measured
+    assert len(_plan(candidates, config, 9.0, estimate)) == 2
 
 
 def test_ranked_respects_the_cpu_budget() -> None:

@@ -57,7 +57,19 @@ class Assembler:
         self.device = device if device is not None and device.type != "cpu" else None
 
     def __call__(self, raw: RawBatch) -> tuple[list[Any], torch.Tensor]:
-        """The slot values in the layout's order, and the indices of the delivered samples."""
+        """The slot values in the layout's order, on the output device, and the indices of the
+        delivered samples."""
+        values, indices = self.values(raw)
+        return self.to_device(values), indices
+
+    def to_device(self, values: list[Any]) -> list[Any]:
+        """``values`` on the output device (the loader's profile times it apart: transfer)."""
+        if self.device is None:
+            return values
+        return [_each(v, self._to_device) for v in values]
+
+    def values(self, raw: RawBatch) -> tuple[list[Any], torch.Tensor]:
+        """The slot values in the layout's order, still where the executor left them."""
         layout = self.layout
         if layout.audio is not None:
             return self._finish(self._audio(raw.columns), raw.indices)
@@ -88,14 +100,12 @@ class Assembler:
         return self._finish(values, raw.indices)
 
     def _finish(self, values: list[Any], indices: torch.Tensor) -> tuple[list[Any], torch.Tensor]:
-        """Placeholder rows dropped, everything on the output device."""
+        """Placeholder rows dropped."""
         indices = indices.reshape(-1)
         keep = indices >= 0
         if not bool(keep.all()):
             values = [keep_rows(v, keep) for v in values]
             indices = indices[keep]
-        if self.device is not None:
-            values = [_each(v, self._to_device) for v in values]
         return values, indices
 
     def _audio(self, columns: list[Column]) -> list[Any]:

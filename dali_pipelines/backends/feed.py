@@ -10,12 +10,18 @@ runs without PIL's decompression-bomb limit, and so do the PIL decodes after thi
 
 A sample that cannot be used comes back as a :class:`BadSample` (what, where, why); the caller
 hands it to :meth:`Recovery.bad`, which raises naming the file or records the skip.
+
+Every sample's stages are timed into the loader's profile (:mod:`.profile`): ``read`` (with
+the bytes read), ``probe`` (the header guards) and ``draw`` (the seed policy), with bare
+``perf_counter`` stamps: this runs per sample, where a context manager's cost would show.
+A worker process passes its own :class:`~.profile.Tally` (``prepare(..., into=tally)``).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,6 +35,7 @@ from ..ops.base import Size
 from ..plan import Plan
 from ..plan.draws import Drawn, draw_sample
 from ..plan.layout import transform_boxes
+from .profile import Profile, Stage
 from .recovery import Recovery, fallback_key
 
 _NO_BOXES = (np.zeros((0, 4), dtype=np.float32), np.zeros(0, dtype=np.int64))
@@ -62,6 +69,17 @@ class Prepared:
 
 #: A usable column: its bytes, its decoded size and, for audio, its native (frames, rate).
 Checked = tuple[np.ndarray, Size, tuple[int, int] | None]
+_clock = time.perf_counter
+
+
+class Recorder(Protocol):
+    """Where stage times go: the loader's :class:`Profile`, or a worker's ``Tally``."""
+
+    def add(self, stage: Stage, seconds: float, *, count: int = 1, nbytes: int = 0) -> None: ...
+
+    def record(
+        self, stage: Stage, start: float, end: float, *, count: int = 1, nbytes: int = 0
+    ) -> None: ...
 
 
 class SampleFeed:
@@ -74,7 +92,10 @@ class SampleFeed:
         seed: int,
         recovery: Recovery,
         max_pixels: int | None,
+        profile: Profile | None = None,
     ):
+        #: The loader's profile (a private one when none is given: recording is unconditional).
+        self.profile = profile if profile is not None else Profile()
         self.bound = bound
         self.plan = plan
         self.seed = seed
@@ -83,7 +104,10 @@ class SampleFeed:
         self.columns = len(bound.images)
         self._check = self._audio if plan.audio else self._image
 
-    def prepare(self, index: int, epoch: int) -> Prepared | BadSample:
+    def prepare(self, index: int, epoch: int, into: Recorder | None = None) -> Prepared | BadSample:
+        """The sample ``index`` of ``epoch``; its stage times go to ``into`` (a worker's tally)
+        or the profile."""
+        recorder = self.profile if into is None else into
         quarantined = self.recovery.quarantine.get(index)
         if quarantined is not None:  # reported again every epoch, never decoded again
             return BadSample(index, 0, self.bound.path(index), quarantined)
@@ -91,14 +115,17 @@ class SampleFeed:
         sizes: list[Size] = []
         native: list[tuple[int, int]] = []
         for column, read in enumerate(self.bound.images):
-            checked = self._column(index, column, read)
+            checked = self._column(index, column, read, recorder)
             if isinstance(checked, BadSample):
                 return checked
             encoded.append(checked[0])
             sizes.append(checked[1])
             if checked[2] is not None:
                 native.append(checked[2])
-        return self._complete(index, epoch, encoded, sizes, native)
+        start = _clock()
+        sample = self._complete(index, epoch, encoded, sizes, native)
+        recorder.record("draw", start, _clock())
+        return sample
 
     def placeholder(self, epoch: int, encoded: np.ndarray) -> Prepared:
         """A stand-in sample (index -1) for a batch whose samples were all skipped: DALI cannot
@@ -140,14 +167,21 @@ class SampleFeed:
             boxes = (moved, np.ascontiguousarray(classes, dtype=np.int64))
         return Prepared(index, encoded, sizes, drawn, labels, features, boxes, native or [])
 
-    def _column(self, index: int, column: int, read: Any) -> Checked | BadSample:
+    def _column(
+        self, index: int, column: int, read: Any, recorder: Recorder
+    ) -> Checked | BadSample:
+        start = _clock()
         try:
             data = read(index)
         except FileRefusedError as exc:  # a FIFO, a device, a file over max_file_bytes
             return self._bad(index, column, exc.reason, exc)
         except OSError as exc:
             return self._bad(index, column, f"cannot read the file: {exc}", exc)
-        return self._check(index, column, data)
+        read_end = _clock()
+        recorder.record("read", start, read_end, nbytes=len(data))
+        checked = self._check(index, column, data)
+        recorder.record("probe", read_end, _clock())
+        return checked
 
     def _image(self, index: int, column: int, data: np.ndarray) -> Checked | BadSample:
         if self.bound.encoding(column) == "npy":

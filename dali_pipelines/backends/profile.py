@@ -20,6 +20,15 @@ Recording is cheap by default: a stage adds a ``perf_counter`` difference to a p
 accumulator (no lock on the hot path). ``detailed=True`` also keeps every span for a Chrome
 trace and opens ``torch.profiler.record_function`` ranges (NVTX ranges on CUDA), so a user's
 own profiler shows the loader's stages.
+
+Stages that run in other processes (the reference executor's torch workers, the hybrid
+executor's Python workers) record into a :class:`Tally` sent back with each item; the parent
+adds it with :meth:`Profile.merge`, the workers' CPU seconds included. Queue depths (batches
+read ahead of DALI, batches in the Python workers) are sampled with :meth:`Profile.queue`.
+
+DALI's own per-operator statistics do not help here: DALI 2.4's ``executor_statistics()``
+reports memory only, and nothing at all with the dynamic executor the loader runs (checked on
+CPU). ``graph`` is therefore the consumer's wait for DALI's outputs.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Stage = Literal[
@@ -96,6 +105,8 @@ class ProfileSnapshot:
     cpu_s: float
     #: Peak resident memory of the process so far, in bytes.
     peak_rss: int
+    #: Per queue its depth, sampled where work enters it: (mean, max) over the period.
+    queues: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def seconds(self, stage: Stage) -> float:
         return self.stages[stage].seconds
@@ -128,9 +139,42 @@ def peak_rss() -> int:
 
 
 def _cpu_seconds() -> float:
-    """CPU seconds of this process and its waited-for children (worker processes)."""
+    """CPU seconds of this process (every thread). Live worker processes report their own with
+    each item (:meth:`Profile.merge`): ``os.times``' children figures count only reaped ones."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.user + times.system
+
+
+class Tally:
+    """Figures recorded away from a :class:`Profile`: in a worker process, for one item.
+
+    ``figures`` (plain dicts, picklable) travel back with the item; :meth:`Profile.merge` adds
+    them. ``cpu_s``: the worker's CPU seconds for the item (0 in the loader's own process,
+    whose CPU time is counted as a whole)."""
+
+    __slots__ = ("cpu_s", "figures")
+
+    def __init__(self) -> None:
+        self.figures: dict[Stage, list[float]] = {}
+        self.cpu_s = 0.0
+
+    def add(self, stage: Stage, seconds: float, *, count: int = 1, nbytes: int = 0) -> None:
+        totals = self.figures.get(stage)
+        if totals is None:
+            self.figures[stage] = [seconds, count, nbytes]
+        else:
+            totals[0] += seconds
+            totals[1] += count
+            totals[2] += nbytes
+
+    def record(
+        self, stage: Stage, start: float, end: float, *, count: int = 1, nbytes: int = 0
+    ) -> None:
+        self.add(stage, end - start, count=count, nbytes=nbytes)
+
+    def sent(self) -> tuple[dict[Stage, list[float]], float]:
+        """What travels back with the item."""
+        return self.figures, self.cpu_s
 
 
 @dataclass
@@ -142,6 +186,8 @@ class _Mark:
     batches: int
     wall: float
     cpu: float
+    #: Per queue (sum of sampled depths, samples).
+    queues: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Profile:
@@ -162,6 +208,10 @@ class Profile:
         self.epochs: dict[int, ProfileSnapshot] = {}
         self._epoch: int | None = None
         self.spans: deque[Span] = deque(maxlen=MAX_SPANS)
+        #: CPU seconds live worker processes reported (:meth:`merge`).
+        self._worker_cpu = 0.0
+        #: Per queue: [sum of sampled depths, samples, max since the epoch's start].
+        self._queues: dict[str, list[int]] = {}
 
     # -- recording (any thread) ---------------------------------------------------------------
     def _mine(self) -> dict[Stage, StageTotals]:
@@ -179,6 +229,46 @@ class Profile:
         totals.seconds += seconds
         totals.count += count
         totals.bytes += nbytes
+
+    def record(
+        self, stage: Stage, start: float, end: float, *, count: int = 1, nbytes: int = 0
+    ) -> None:
+        """Record a stage timed by the caller (``perf_counter`` at ``start`` and ``end``): the
+        hot paths' form (no context manager); detailed mode keeps it as a span too."""
+        totals = self._mine()[stage]
+        totals.seconds += end - start
+        totals.count += count
+        totals.bytes += nbytes
+        if self.detailed:
+            self.spans.append(Span(stage, start, end - start, threading.current_thread().name))
+
+    def merge(self, sent: tuple[dict[Stage, list[float]], float]) -> None:
+        """Add a worker's :meth:`Tally.sent` figures (on the thread that received them)."""
+        figures, cpu_s = sent
+        mine = self._mine()
+        for stage, (seconds, count, nbytes) in figures.items():
+            totals = mine[stage]
+            totals.seconds += seconds
+            totals.count += int(count)
+            totals.bytes += int(nbytes)
+        if cpu_s:
+            with self._lock:
+                self._worker_cpu += cpu_s
+
+    def queue(self, name: str, depth: int) -> None:
+        """Sample the depth of queue ``name`` (batches waiting in it) as work enters it."""
+        with self._lock:
+            figures = self._queues.get(name)
+            if figures is None:
+                figures = self._queues[name] = [0, 0, 0]
+            figures[0] += depth
+            figures[1] += 1
+            figures[2] = max(figures[2], depth)
+
+    def range(self, stage: Stage) -> contextlib.AbstractContextManager[None]:
+        """A ``torch.profiler`` range (and NVTX on CUDA) named ``dali_pipelines.<stage>`` in
+        detailed mode; nothing otherwise. Pair it with :meth:`record`, which does the counting."""
+        return _record_function(stage) if self.detailed else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def span(self, stage: Stage, *, count: int = 1, nbytes: int = 0) -> Iterator[None]:
@@ -211,9 +301,15 @@ class Profile:
 
     def _mark(self) -> _Mark:
         now = time.perf_counter()
-        return _Mark(self._totals(), self._images, self._batches, now, _cpu_seconds())
+        with self._lock:
+            queues = {name: (f[0], f[1]) for name, f in self._queues.items()}
+            cpu = _cpu_seconds() + self._worker_cpu
+        return _Mark(self._totals(), self._images, self._batches, now, cpu, queues)
 
     def start_epoch(self, epoch: int) -> None:
+        with self._lock:  # an epoch's maximum depth is its own
+            for figures in self._queues.values():
+                figures[2] = 0
         self._epoch, self._epoch_mark = epoch, self._mark()
         self._last_batch = self._epoch_mark
 
@@ -245,7 +341,19 @@ class Profile:
             wall_s=now.wall - mark.wall,
             cpu_s=now.cpu - mark.cpu,
             peak_rss=peak_rss(),
+            queues=self._queue_view(now, mark),
         )
+
+    def _queue_view(self, now: _Mark, mark: _Mark) -> dict[str, tuple[float, int]]:
+        out: dict[str, tuple[float, int]] = {}
+        with self._lock:
+            for name, (total, samples) in now.queues.items():
+                before = mark.queues.get(name, (0, 0))
+                n = samples - before[1]
+                kept = self._queues.get(name)
+                if n > 0 and kept is not None:
+                    out[name] = ((total - before[0]) / n, kept[2])
+        return out
 
     # -- reading ------------------------------------------------------------------------------
     def current_epoch(self) -> ProfileSnapshot | None:
@@ -269,6 +377,8 @@ class Profile:
             for thread in self._threads:
                 for totals in thread.values():
                     totals.seconds, totals.count, totals.bytes = 0.0, 0, 0
+            self._queues.clear()
+            self._worker_cpu = 0.0
         self._recent.clear()
         self.epochs.clear()
         self.spans.clear()

@@ -12,10 +12,15 @@ naming the file; a Python stage failure raised naming op, sample and file), rest
 executor after a recoverable failure at the failed batch (order and draws are pure functions of
 (seed, epoch, index), so nothing else changes), and assembles every batch with the one
 :class:`~.assemble.Assembler`. A new executor passes tests/backends/test_conformance.py.
+
+It also times the consumer's side of the executor into the loader's profile: ``graph`` is
+the time blocked in the executor's ``next()`` (DALI's outputs, the reference's or the Python
+workers' results), ``assemble`` the conversion to tensors, ``transfer`` the device copy.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -27,6 +32,7 @@ from ..ops.python.stage import StageFailure, failure_error
 from ..plan import Plan
 from .assemble import Assembler, RawBatch
 from .feed import BadSample, SampleFeed
+from .profile import Profile
 from .recovery import Recovery, fallback_key
 
 #: The layout's slot values in order, then the delivered sample indices.
@@ -82,6 +88,8 @@ class Runner:
         self.recovery = recovery
         self.assemble = Assembler(plan, device)
         self.bound = executor.feed.bound
+        #: The loader's profile: the executor's feed records into the same one.
+        self.profile: Profile = executor.feed.profile
         self._read_ahead = getattr(self.bound.dataset, "prepare_epoch", None)
 
     def epoch(
@@ -105,17 +113,42 @@ class Runner:
                     [self._unquarantined(b, after, record=False) for b in after_batches],
                 )
             try:
-                for raw in self.executor.run(epoch, run, ahead):
-                    for bad in raw.bad:  # raises naming the file, or records the skip
-                        self.recovery.bad(epoch, bad)
-                    values, indices = self.assemble(raw)
-                    yield (*values, indices)
+                yield from self._timed(epoch, self.executor.run(epoch, run, ahead))
                 return
             except BatchFailure as failure:
                 self._recover(failure, epoch)
                 position += failure.done  # re-run the failed batch, now recovered
             except StageFailure as failure:
                 raise self._stage_error(failure)  # noqa: B904 (chained by failure_error)
+
+    def _timed(self, epoch: int, raws: Iterator[RawBatch]) -> Iterator[Batch]:
+        """The executor's batches assembled, each stage timed (per batch: stamps; profiler
+        ranges and spans only when the profile is detailed)."""
+        profile, clock = self.profile, time.perf_counter
+        try:
+            while True:
+                start = clock()
+                with profile.range("graph"):
+                    raw = next(raws, None)
+                profile.record("graph", start, clock(), count=0 if raw is None else 1)
+                if raw is None:
+                    return
+                start = clock()
+                with profile.range("assemble"):
+                    for bad in raw.bad:  # raises naming the file, or records the skip
+                        self.recovery.bad(epoch, bad)
+                    values, indices = self.assemble.values(raw)
+                profile.record("assemble", start, clock())
+                if self.assemble.device is not None:
+                    start = clock()
+                    with profile.range("transfer"):
+                        values = self.assemble.to_device(values)
+                    profile.record("transfer", start, clock())
+                yield (*values, indices)
+        finally:
+            close = getattr(raws, "close", None)
+            if close is not None:  # a break: the executor's cleanup runs now
+                close()
 
     def _unquarantined(self, batch: np.ndarray, epoch: int, record: bool = True) -> np.ndarray:
         """Quarantined samples are reported again (``record``) but never decoded again."""

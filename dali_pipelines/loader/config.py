@@ -37,6 +37,8 @@ from .tuning import ConfigSource, TunedSettings, merge_tuned, read_tuned
 
 #: "reference-tvio" is the reference backend decoding with torchvision.io instead of PIL.
 Backend = Literal["auto", "dali", "reference", "reference-tvio"]
+#: ``loader.profile``'s mode: counters per stage (the default), or detailed (spans, ranges).
+ProfileMode = Literal["counters", "detailed"]
 #: After normalization: "auto", "cpu", "gpu" (the local rank's GPU) or "gpu:N" (GPU N).
 DEVICE_SPELLINGS = "'auto', 'cpu', 'gpu', 'cuda', 'cuda:N' or a torch.device"
 #: An order seed must fit torch's generator and numpy's seed sequence: [0, 2**63).
@@ -173,6 +175,11 @@ class LoaderConfig(FrozenModel):
     )
     cpu_budget: Annotated[float, BeforeValidator(_as_number)] = _arg(
         1.0, "share of the usable cores' CPU time autotune may use", gt=0, le=1
+    )
+    profile: ProfileMode = _arg(
+        "counters",
+        "loader.profile: per-stage counters (cheap), or detailed (also spans for a trace and "
+        "torch.profiler ranges per stage)",
     )
 
     def __init__(self, **data: Any) -> None:

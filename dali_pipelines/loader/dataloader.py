@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..availability import cuda_available, dali_import_error, install_hint, require_dali
+from ..backends.profile import Profile
 from ..backends.recovery import OnError, Recovery
 from ..backends.runner import Runner
 from ..contracts import BatchContract, CheckMode, ContractChecker, infer_contract
@@ -28,7 +29,14 @@ from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .autotune import AutoTuner
 from .bucketing import LengthBucketOrder
-from .config import DEFAULT_MAX_PIXELS, Backend, LoaderConfig, configure_tuned, default_seed
+from .config import (
+    DEFAULT_MAX_PIXELS,
+    Backend,
+    LoaderConfig,
+    ProfileMode,
+    configure_tuned,
+    default_seed,
+)
 from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
 from .order import EpochOrder
@@ -61,6 +69,12 @@ class DataLoader:
     inline or in ``python_workers`` processes (default: ``num_workers``, else ``num_threads``)
     as ``python_placement`` decides (docs/hybrid.md); ``timeout`` (seconds, 0: none) bounds
     the wait for a batch from those workers, as torch's does.
+
+    ``loader.profile`` (:class:`~dali_pipelines.backends.profile.Profile`) counts where the
+    time goes per stage: ``profile.epochs[epoch]``, ``profile.current_epoch()``,
+    ``profile.recent()`` (the last batches); ``loader.stats.stages()`` is the epoch in progress
+    or the last one. ``profile="detailed"`` also keeps spans (a Chrome trace) and opens
+    ``torch.profiler`` ranges ``dali_pipelines.<stage>`` (docs/observability.md).
 
     One iteration at a time (:mod:`.iteration`): a new ``iter(loader)`` ends the previous
     iterator, which then raises ``DaliPipelinesError`` if advanced; ``iter()`` from a second
@@ -105,6 +119,7 @@ class DataLoader:
         config: Any = None,
         autotune: bool = False,
         cpu_budget: float = 1.0,
+        profile: ProfileMode = "counters",
         **torch_kwargs: Any,
     ):
         # config: a tuned file (dali-pipelines tune) or dict; explicit arguments win over it.
@@ -134,8 +149,11 @@ class DataLoader:
         self._order = make_order(self.dataset, c, self.seed, self.placement)
         self._make_contract(c.check)
         self._recovery = Recovery(on_error=c.on_error, color=self.spec.decode.color)
-        #: How long the training loop waited on this loader per batch (the stall statistic).
-        self.stats = LoaderStats()
+        #: Where the loader's time goes, per stage, per epoch and over the last batches.
+        self.profile = Profile(detailed=c.profile == "detailed")
+        #: How long the training loop waited on this loader per batch (the stall statistic);
+        #: ``stats.stages()``: the profile of the epoch in progress or the last one.
+        self.stats = LoaderStats(profile=self.profile)
         #: With ``autotune=True``: adjusts read-ahead and Python workers between batches.
         self.autotuner = AutoTuner(c.cpu_budget) if c.autotune else None
 
@@ -263,7 +281,9 @@ class DataLoader:
             pin_memory=self.pin_memory,
             timeout=self.config.timeout,
         )
-        return make_runner(settings, self.plan, self.bound, self._recovery, self.ops_placement)
+        return make_runner(
+            settings, self.plan, self.bound, self._recovery, self.ops_placement, self.profile
+        )
 
     # -- torch DataLoader surface --------------------------------------------------------------
     def __len__(self) -> int:

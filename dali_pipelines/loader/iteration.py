@@ -14,6 +14,12 @@ A loader runs one iteration at a time, like torch's single-process ``DataLoader`
 
 An iteration starts at its first ``next()``, not at ``iter()``: Lightning calls ``iter()``
 before ``sampler.set_epoch``, and the epoch must be the one set.
+
+Each epoch is profiled (``loader.profile``, :mod:`~dali_pipelines.backends.profile`): it opens
+at the first ``next()`` and closes when the epoch ends (or is cut short); on the consumer's
+thread the runner times ``graph``/``assemble``/``transfer`` and this loop ``transfer``
+(pinning), ``batch_ops``, ``contract`` and ``step`` (the consumer's time between a batch and
+its next ask). Every ``next()`` is a ``torch.profiler`` range like torch's own DataLoader's.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..backends.profile import Profile
 from ..errors import DaliPipelinesError
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .dataloader import DataLoader
 
+#: The ``torch.profiler`` range around every ``next()`` (torch names its own the same way).
+NEXT_RANGE = "enumerate(DataLoader)#dali_pipelines.DataLoader.__next__"
 ENDED = (
     "this iterator was ended by a later iter() on its DataLoader (one iteration per loader at "
     "a time, as torch's single-process DataLoader): iterate the new one"
@@ -80,7 +89,8 @@ class LoaderIterator:
             if self._batches is None:
                 self._batches = self._make()
             try:
-                return next(self._batches)
+                with torch.profiler.record_function(NEXT_RANGE):
+                    return next(self._batches)
             except BaseException:  # exhausted, or failed: the generator cannot resume either
                 self._done = True
                 self._batches = None
@@ -125,30 +135,55 @@ class Iterations:
 
 def epoch_batches(loader: DataLoader) -> Iterator[Any]:
     """The batches of the loader's next epoch, from its resume position (one iteration)."""
-    if loader._runner is None:
-        loader._runner = loader._make_runner()
+    profile: Profile = loader.profile
     epoch, start = loader._epoch, loader._resume_batch
+    profile.start_epoch(epoch)
+    try:
+        if loader._runner is None:  # starting the executor: the first epoch's graph time
+            began = time.perf_counter()
+            loader._runner = loader._make_runner()
+            profile.record("graph", began, time.perf_counter(), count=0)
+        yield from _batches(loader, profile, epoch, start)
+    finally:  # an epoch cut short (a break, an error) closes its profile too
+        profile.end_epoch()
+
+
+def _batches(loader: DataLoader, profile: Profile, epoch: int, start: int) -> Iterator[Any]:
+    assert loader._runner is not None
+    clock = time.perf_counter
     loader._epoch, loader._resume_batch, loader._restored = epoch + 1, 0, False
     batches = loader._order.batches(epoch)
     loader._active, done = (epoch, start), start
     loader._checker.start_epoch(epoch)
     # A wait is the time from the loop asking for a batch to receiving it (iter() included).
-    asked = time.perf_counter()
+    asked = clock()
     names = loader.plan.layout.names
     # The epoch that follows, unless the user says otherwise: DALI may flow on into it.
     following = (epoch + 1, loader._order.batches(epoch + 1))
-    for *values, _indices in loader._runner.epoch(epoch, batches, start, following):
+    for *values, indices in loader._runner.epoch(epoch, batches, start, following):
         if loader.pin_memory:
-            values = [_each(v, _pinned) for v in values]
+            began = clock()
+            with profile.range("transfer"):
+                values = [_each(v, _pinned) for v in values]
+            profile.record("transfer", began, clock())
         if loader._batch_ops is not None:  # classic layout only: (images, labels)
-            values = list(loader._batch_ops(*values, epoch, done))
+            began = clock()
+            with profile.range("batch_ops"):
+                values = list(loader._batch_ops(*values, epoch, done))
+            profile.record("batch_ops", began, clock())
         batch: Any = dict(zip(names, values)) if loader.as_dict else tuple(values)
-        loader._checker(batch)
+        began = clock()
+        with profile.range("contract"):
+            loader._checker(batch)
+        profile.record("contract", began, clock())
         done += 1
         loader._active = (epoch, done)
-        loader.stats.record_wait(time.perf_counter() - asked)
+        profile.batch_done(len(indices))
+        handed = clock()
+        loader.stats.record_wait(handed - asked)
         yield batch
-        asked = time.perf_counter()
+        asked = clock()
+        profile.record("step", handed, asked)  # the consumer's own time with the batch
     loader._active = None
     _report_skips(loader, epoch)
 

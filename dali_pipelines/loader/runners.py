@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..backends.feed import SampleFeed
+from ..backends.profile import Profile
 from ..backends.recovery import Recovery
 from ..backends.runner import Runner
 from ..data.columns import BoundSource
@@ -50,8 +51,10 @@ def make_runner(
     bound: BoundSource,
     recovery: Recovery,
     placement: Placement,
+    profile: Profile | None = None,
 ) -> Runner:
-    feed = SampleFeed(bound, plan, settings.seed, recovery, settings.max_pixels)
+    """The runner of ``plan``; every stage records into ``profile`` (a private one if None)."""
+    feed = SampleFeed(bound, plan, settings.seed, recovery, settings.max_pixels, profile)
     executor: Any
     if settings.backend == "dali":
         options = _graph_options(settings)

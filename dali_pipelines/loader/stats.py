@@ -6,6 +6,10 @@ it mixes the loader's speed with the step's. A *wait* is the time between the lo
 next batch and receiving it (``iter()`` included for the epoch's first batch). The benchmark
 records exactly this per batch, and ``DataLoader`` can record the same around its
 ``next(runner)`` so the figure is available outside the benchmark.
+
+Where the wait comes from is the loader's per-stage profile
+(:class:`~dali_pipelines.backends.profile.Profile`, ``loader.profile``); :meth:`LoaderStats.stages`
+reads it: the epoch in progress, else the last one finished.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..backends.profile import Profile, ProfileSnapshot
 
 #: Waits kept for percentiles: a long run's memory stays flat (totals count every batch).
 DEFAULT_WINDOW = 10_000
@@ -51,9 +59,11 @@ class StallSummary:
 class LoaderStats:
     """Accumulates per-batch waits; ``summary()`` reads them, ``reset()`` starts over."""
 
-    def __init__(self, window: int = DEFAULT_WINDOW):
+    def __init__(self, window: int = DEFAULT_WINDOW, profile: Profile | None = None):
         if window < 1:
             raise ValueError(f"window: expected >= 1, got {window}")
+        #: The loader's per-stage profile (None: waits only).
+        self.profile = profile
         self._recent: deque[float] = deque(maxlen=window)
         self._batches = 0
         self._total_s = 0.0
@@ -72,6 +82,18 @@ class LoaderStats:
         self._batches = 0
         self._total_s = 0.0
         self._max_s = 0.0
+
+    def stages(self) -> ProfileSnapshot | None:
+        """Per-stage figures of the epoch in progress, else of the last epoch profiled (None
+        before any): seconds, counts and bytes per stage, images, wall and CPU time, peak RSS.
+        """
+        if self.profile is None:
+            return None
+        current = self.profile.current_epoch()
+        if current is not None:
+            return current
+        epochs = self.profile.epochs
+        return list(epochs.values())[-1] if epochs else None  # the last one closed
 
     @property
     def batches(self) -> int:

@@ -15,9 +15,11 @@ b. ``state_dict`` after the first, a middle and the last batch: a fresh loader r
 c. over 3 ranks, each epoch delivers every sample once plus ``DistributedSampler``'s wrap-around
    padding, with the same batch count on every rank;
 d. with unreadable files and ``on_error="skip"``: delivered + skipped == samples due, 2 epochs;
-e. ``check="every"`` raises nothing and ``loader.contract`` holds for every batch.
+e. ``check="every"`` raises nothing and ``loader.contract`` holds for every batch;
+f. the loader's profile reports every stage the executor has (read with its bytes, probe, draw,
+   graph, assemble, contract, step; pack for DALI, python where a Python stage runs).
 
-One uninterrupted run per combination (module-scoped) serves a, b and e.
+One uninterrupted run per combination (module-scoped) serves a, b, e and f.
 """
 
 from __future__ import annotations
@@ -145,6 +147,8 @@ class Baseline:
     states: dict[int, dict[str, Any]]
     contract: Any
     length: int
+    #: The run's ``loader.profile``.
+    profile: Any
 
 
 @pytest.fixture(scope="module", params=RUNS, ids=[_id(c) for c in RUNS])
@@ -163,7 +167,7 @@ def baseline(combo: tuple[Executor, Source]) -> Baseline:
             batches.append(batch)
             if len(batches) in RESUME_AT.values() and len(batches) > 1:
                 states[len(batches)] = loader.state_dict()
-        return Baseline(batches, states, loader.contract, len(loader))
+        return Baseline(batches, states, loader.contract, len(loader), loader.profile)
 
 
 # -- a. determinism ---------------------------------------------------------------------------
@@ -282,6 +286,41 @@ def test_contract_holds_for_every_batch(combo: tuple[Executor, Source], baseline
     assert len(contract.names) == outputs, contract.names
     for batch in baseline.batches:
         check_batch(batch, contract, values="full")
+
+
+# -- f. profile ------------------------------------------------------------------------------
+
+
+def test_every_stage_is_profiled(combo: tuple[Executor, Source], baseline: Baseline) -> None:
+    """Epoch 0 of the baseline: every stage this executor has, with time and counts; the bytes
+    read are the files' sizes (a DALI source may also read ahead into the next epoch)."""
+    executor, source = combo
+    epoch = baseline.profile.epochs[0]
+    dali = executor.loader["backend"] == "dali"
+    expected = ["read", "probe", "draw", "graph", "assemble", "contract", "step"]
+    expected += ["pack"] if dali else []
+    expected += ["python"] if executor.python_op else []
+    for stage in expected:
+        totals = epoch.stages[stage]
+        assert totals.seconds > 0 and totals.count > 0, f"{stage}: {totals}"
+    for stage in ("graph", "assemble", "contract", "step"):
+        assert epoch.stages[stage].count == BATCHES, stage
+    assert epoch.images == NUM_SAMPLES and epoch.batches == BATCHES
+    assert epoch.cpu_s > 0 and epoch.peak_rss > 0
+    read = epoch.stages["read"]
+    sizes = [len(data) for data in good_data(source.kind)]
+    assert read.count >= NUM_SAMPLES and epoch.stages["draw"].count >= NUM_SAMPLES
+    if source.kind == "prepared-raw":  # stored as raw pixels: not the encoded files' bytes
+        assert read.bytes > 0
+    elif dali:
+        extra = read.count - NUM_SAMPLES
+        assert sum(sizes) <= read.bytes <= sum(sizes) + extra * max(sizes), read
+    else:
+        assert (read.count, read.bytes) == (NUM_SAMPLES, sum(sizes))
+    if dali:
+        assert "read_ahead" in epoch.queues
+    if executor.name == "dali-worker-stages":
+        assert epoch.queues["python_workers"][1] >= 1
 
 
 # -- refused by design ------------------------------------------------------------------------

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 
 import pytest
 
-from dali_pipelines.backends.profile import BACKGROUND, CRITICAL, STAGES, Profile
+from dali_pipelines.backends.profile import (
+    BACKGROUND,
+    CRITICAL,
+    STAGES,
+    Profile,
+    StageTotals,
+    Tally,
+)
 
 
 def test_stages_are_partitioned_into_critical_and_background() -> None:
@@ -73,3 +81,59 @@ def test_span_times_the_block_and_detailed_mode_keeps_spans() -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="window: expected >= 1, got 0"):
         Profile(window=0)
+
+
+def test_record_counts_bytes_and_keeps_spans_when_detailed() -> None:
+    cheap = Profile()
+    cheap.record("read", 1.0, 1.5, nbytes=100)
+    assert cheap._totals()["read"] == StageTotals(0.5, 1, 100) and not cheap.spans
+    detailed = Profile(detailed=True)
+    detailed.record("pack", 2.0, 2.25, count=4)
+    (span,) = detailed.spans
+    assert (span.stage, span.start, span.seconds) == ("pack", 2.0, 0.25)
+    assert detailed._totals()["pack"].count == 4
+
+
+def test_a_workers_tally_merges_with_its_cpu_time() -> None:
+    tally = Tally()
+    tally.record("read", 0.0, 0.5, nbytes=10)
+    tally.add("read", 0.25, nbytes=5)
+    tally.add("python", 1.0, count=8)
+    tally.cpu_s = 2.0
+    sent = pickle.loads(pickle.dumps(tally.sent()))  # what travels back from a worker
+    profile = Profile()
+    profile.start_epoch(0)
+    profile.merge(sent)
+    profile.batch_done(8)
+    snapshot = profile.end_epoch()
+    assert snapshot is not None
+    assert snapshot.stages["read"] == StageTotals(0.75, 2, 15)
+    assert snapshot.stages["python"] == StageTotals(1.0, 8, 0)
+    assert snapshot.cpu_s >= 2.0
+
+
+def test_queue_depths_per_epoch() -> None:
+    profile = Profile()
+    profile.queue("read_ahead", 9)  # before the epoch: not in it
+    profile.start_epoch(0)
+    for depth in (1, 2, 3):
+        profile.queue("read_ahead", depth)
+    during = profile.current_epoch()
+    assert during is not None and during.queues == {"read_ahead": (2.0, 3)}
+    snapshot = profile.end_epoch()
+    assert snapshot is not None and snapshot.queues["read_ahead"] == (2.0, 3)
+    profile.start_epoch(1)
+    snapshot = profile.end_epoch()
+    assert snapshot is not None and snapshot.queues == {}
+
+
+def test_range_opens_a_torch_profiler_range_only_when_detailed() -> None:
+    import torch
+
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        with Profile().range("graph"):
+            pass
+        with Profile(detailed=True).range("assemble"):
+            pass
+    names = {event.name for event in prof.events()}
+    assert "dali_pipelines.assemble" in names and "dali_pipelines.graph" not in names

@@ -23,7 +23,7 @@ import torch
 
 from ...errors import DaliPipelinesError
 from ...fork_guard import release_cycles
-from ...ops.python.stage import take_parked
+from ...ops.python.stage import recording_into, take_parked
 from ...plan import Plan
 from ..assemble import Column, RawBatch
 from ..feed import BadSample, SampleFeed
@@ -64,7 +64,8 @@ class DaliExecutor:
 
     def _pipeline(self) -> Any:
         if self._pipe is None:
-            self._pipe = build_pipeline(self.plan, self.source, self.options)
+            with recording_into(self.feed.profile):  # inline Python stages time their runs
+                self._pipe = build_pipeline(self.plan, self.source, self.options)
             self._pipe.build()
         return self._pipe
 

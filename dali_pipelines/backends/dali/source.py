@@ -13,11 +13,16 @@ differ), everything of uniform shape as one array per output, which DALI takes a
 batch without copying it (``no_copy``; the source keeps it alive while in flight). Unusable
 samples are not raised here: they travel with their iteration (:meth:`BatchSource.bad_of`) to
 the runner, which reports them when it receives that batch.
+
+Packing is timed as the profile's ``pack`` stage (on DALI's thread), and the read-ahead's depth
+(batches already prepared when DALI asks for the next) is sampled per request as the
+``read_ahead`` queue.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -136,6 +141,8 @@ class BatchSource:
             if self._stop or iteration >= self._end:
                 raise StopIteration
             epoch, indices = self._schedule[iteration]
+            # Batches prepared and waiting when DALI asks (0: DALI waits on the reader).
+            ahead_depth = sum(1 for f in self._ahead.values() if f.done())
             ready = self._ahead.pop(iteration, None)
             if ready is None:  # a stream's first batch: read on the feed thread too (one reader)
                 ready = self._pool().submit(self.prepare, indices, epoch)
@@ -145,6 +152,8 @@ class BatchSource:
                     self._ahead[ahead] = self._pool().submit(
                         self.prepare, ahead_indices, ahead_epoch
                     )
+        profile = self.feed.profile
+        profile.queue("read_ahead", ahead_depth)
         samples, bad = ready.result()
         # What DALI decodes in this iteration (a failure is searched for among these only).
         self.issued[iteration] = np.array([s.index for s in samples], dtype=np.int64)
@@ -152,7 +161,9 @@ class BatchSource:
             self._bad[iteration] = bad
         if not samples:  # every sample skipped: DALI cannot run an empty batch
             samples.append(self.feed.placeholder(epoch, self._placeholder))
+        start = time.perf_counter()
         packed = self.pack(samples)
+        profile.record("pack", start, time.perf_counter(), count=len(samples))
         self._alive.append(packed)
         return packed
 

@@ -3,7 +3,9 @@
 ``epoch()`` has the DALI runner's interface. The DALI segment (decode and the ops before the
 first worker stage) runs in DALI's threads with its own prefetching; each batch it yields is
 cut into one chunk per worker; up to ``depth`` batches are in the workers at once, so DALI,
-the workers and the training loop overlap. Results come back in sample order; the tail
+the workers and the training loop overlap (the profile samples how many are in flight: the
+``python_workers`` queue; each chunk's time comes back as ``python``). Results come back in
+sample order; the tail
 (normalize, dtype, flips, fixed crops) runs batched on the loader's device.
 
 A failure in a worker comes back as data (op, sample, exception, traceback text) and is raised
@@ -37,7 +39,7 @@ from ...plan.placement import Placement
 from ..assemble import Column, RawBatch, keep_rows
 from ..dali.executor import DaliExecutor
 from ..dali.graph import GraphOptions
-from ..feed import BadSample, Prepared, SampleFeed
+from ..feed import BadSample, Prepared, Recorder, SampleFeed
 from ..runner import BatchFailure, Run
 from .tail import Tail
 from .workers import Chunk, StagePool, WorkerProgram
@@ -50,11 +52,11 @@ class _SizeRecordingFeed(SampleFeed):
     """The feed, remembering each sample's decoded size (the workers replay draws from it)."""
 
     def __init__(self, feed: SampleFeed, plan: Plan):
-        super().__init__(feed.bound, plan, feed.seed, feed.recovery, feed.max_pixels)
+        super().__init__(feed.bound, plan, feed.seed, feed.recovery, feed.max_pixels, feed.profile)
         self.sizes: dict[int, Size] = {}
 
-    def prepare(self, index: int, epoch: int) -> Prepared | BadSample:
-        sample = super().prepare(index, epoch)
+    def prepare(self, index: int, epoch: int, into: Recorder | None = None) -> Prepared | BadSample:
+        sample = super().prepare(index, epoch, into)
         if isinstance(sample, Prepared):
             self.sizes[index] = sample.sizes[0]
         return sample
@@ -127,6 +129,7 @@ class HybridExecutor:
             try:
                 for raw in self.segment.run(epoch, batches):
                     pending.append(self._submit(epoch, raw))
+                    self.feed.profile.queue("python_workers", len(pending))
                     if len(pending) > self.depth:
                         yield self._finish(*pending.popleft())
             except BatchFailure:
@@ -174,6 +177,7 @@ class HybridExecutor:
                 raise self._timed_out(ids) from None
             if result[0] == "error":
                 raise StageFailure.from_record(result[1:])
+            self.feed.profile.merge(result[3])
             if result[1] is not None:
                 parts += list(result[1])
                 tail_args += result[2]

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import itertools
 import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,11 +33,13 @@ from ...ops.python.op import PythonParams, stage_call
 from ...ops.python.stage import StageCall, StageFailure, failure_record
 from ...plan import Plan, Step
 from ...plan.draws import replay
+from ..profile import Tally
 from .tail import Tail
 
 #: A chunk's images after the DALI segment: one (n, H, W, C) tensor, or one HWC tensor each.
 Images = Any
-#: ("ok", images, tail args per sample) or ("error", op, index, exception, traceback text).
+#: ("ok", images, tail args per sample, the chunk's ``Tally.sent()``) or
+#: ("error", op, index, exception, traceback text).
 Result = tuple[Any, ...]
 #: One task: its future and the sample indices it runs.
 Chunk = tuple[Future[Result], list[int]]
@@ -118,11 +121,32 @@ class WorkerProgram:
         decoded: Sequence[Size],
         out: torch.Tensor | None = None,
     ) -> Result:
-        """A chunk of samples -> ("ok", images, tail args) or ("error", op, index, exc, tb).
+        """A chunk of samples -> ("ok", images, tail args, figures) or ("error", op, index,
+        exc, tb). ``figures``: the chunk's busy time as the profile's ``python`` stage (the
+        stages and the ops after them, the tail included when it runs here), and in a worker
+        process its CPU seconds.
 
         With ``out`` (this chunk's rows of the output batch) the tail runs here too and is
-        written there: ("ok", None, None).
+        written there: ("ok", None, None, figures).
         """
+        start, cpu = time.perf_counter(), time.process_time()
+        result = self._run_items(epoch, indices, images, decoded, out)
+        if result[0] != "ok":
+            return result
+        tally = Tally()
+        tally.record("python", start, time.perf_counter(), count=len(indices))
+        if multiprocessing.parent_process() is not None:  # in-process: the loader's own CPU
+            tally.cpu_s = time.process_time() - cpu
+        return (*result, tally.sent())
+
+    def _run_items(
+        self,
+        epoch: int,
+        indices: Sequence[int],
+        images: Images,
+        decoded: Sequence[Size],
+        out: torch.Tensor | None,
+    ) -> Result:
         outs: list[np.ndarray] = []
         tails: list[list[Args]] = []
         for k, index in enumerate(indices):

@@ -11,17 +11,22 @@ Parallelism is torch's ``DataLoader`` with persistent workers over a batch sampl
 batches the executor swaps per run; a bad sample or a Python stage failure comes back as data
 (workers re-raise exceptions by type, which loses the op and file), and the executor hands it
 to the guard or raises :class:`StageFailure` in this process.
+
+Each item carries its stage times (a :class:`~..profile.Tally`: read, probe, draw, python, and
+in a worker the item's CPU seconds): a worker's own profile copy would never reach the loader,
+so the executor merges them into the loader's profile as the items arrive.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader as TorchDataLoader
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from ...data.pil import decode_pil
 from ...fork_guard import fork_guard
@@ -29,14 +34,16 @@ from ...ops.python.stage import StageFailure, failure_record
 from ...plan import Plan
 from ..assemble import RawBatch, emitted_hwc
 from ..feed import BadSample, Prepared, SampleFeed
+from ..profile import Tally
 from ..runner import Run
 from .audio import AudioChain
 from .sample import TorchChain
 
 #: "pil": what torchvision users do by default; "tvio": torchvision.io.decode_jpeg (faster).
 Decoder = Literal["pil", "tvio"]
-#: Per delivered sample its columns; per unusable one a BadSample; a stage failure's record.
-Item = tuple[str, Any]
+#: Per delivered sample its columns; per unusable one a BadSample; a stage failure's record;
+#: then the item's stage times (``Tally.sent()``).
+Item = tuple[str, Any, Any]
 
 
 class _Samples(Dataset[Item]):
@@ -53,7 +60,16 @@ class _Samples(Dataset[Item]):
 
     def __getitem__(self, key: tuple[int, int]) -> Item:
         epoch, index = key
-        sample = self.feed.prepare(index, epoch)
+        tally = Tally()
+        # In a worker process its CPU time is the item's; in-process it is the loader's own.
+        cpu = time.process_time() if get_worker_info() is not None else None
+        kind, payload = self._item(epoch, index, tally)
+        if cpu is not None:
+            tally.cpu_s = time.process_time() - cpu
+        return (kind, payload, tally.sent())
+
+    def _item(self, epoch: int, index: int, tally: Tally) -> tuple[str, Any]:
+        sample = self.feed.prepare(index, epoch, into=tally)
         if isinstance(sample, BadSample):
             return ("bad", sample)
         if self.audio is not None:
@@ -70,12 +86,15 @@ class _Samples(Dataset[Item]):
                 reason = f"PIL: {type(exc).__name__}: {exc}"
                 return ("bad", BadSample(index, column, path, reason))
         try:
-            out = [self.chain(image, sample.drawn[c].args, index) for c, image in enumerate(images)]
+            out = [
+                self.chain(image, sample.drawn[c].args, index, tally)
+                for c, image in enumerate(images)
+            ]
         except StageFailure as failure:
             return ("stage", failure_record(failure))
         return ("ok", _columns(sample, out))
 
-    def _audio(self, chain: AudioChain, sample: Prepared) -> Item:
+    def _audio(self, chain: AudioChain, sample: Prepared) -> tuple[str, Any]:
         """The audio sample through soundfile, soxr and the ops' references."""
         try:
             out = chain(sample.encoded[0], sample.sizes[0][1], sample.drawn[0].args)
@@ -159,7 +178,9 @@ class ReferenceExecutor:
         good: list[tuple[Any, ...]] = []
         indices: list[int] = []
         bad: list[BadSample] = []
-        for kind, payload in items:
+        profile = self.feed.profile
+        for kind, payload, figures in items:
+            profile.merge(figures)
             if kind == "bad":
                 bad.append(payload)
             elif kind == "stage":

@@ -15,8 +15,10 @@ torchvision's own transforms (``op.torchvision``) are not used here; they stay a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,10 +67,16 @@ class TorchChain:
         # Built on first use, in the process that runs it (a worker), once per step.
         self._stages: dict[int, StageCall] = {}
 
-    def __call__(self, image: torch.Tensor, args: Sequence[Args], index: int) -> torch.Tensor:
+    def __call__(
+        self, image: torch.Tensor, args: Sequence[Args], index: int, recorder: Any = None
+    ) -> torch.Tensor:
+        """``recorder`` (a profile or a worker's tally) times the Python stages."""
         for step, step_args in zip(self.plan.steps, args, strict=True):
             if isinstance(step.params, PythonParams):
+                start = time.perf_counter()
                 image = self._stage(step, image, step_args, index)
+                if recorder is not None:
+                    recorder.record("python", start, time.perf_counter())
             else:
                 image = step.op.apply_torch(step.params, image, step_args)
         return self.emit(image.as_subclass(torch.Tensor))

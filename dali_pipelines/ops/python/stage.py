@@ -16,6 +16,10 @@ parks the original under a token and raises a ``RuntimeError`` carrying the toke
 turns it back into a :class:`~dali_pipelines.errors.PythonStageError` with the traceback chained
 (:func:`failure_error`). ``KeyboardInterrupt`` and ``SystemExit`` travel the same way but come
 out as themselves, with a note naming the op, the sample and its file.
+
+An inline stage's time goes to the loader's profile (stage ``python``): a ``StageCall`` built
+inside :func:`recording_into` (the DALI executor builds its graph there) records every run
+into that profile. The op builders' signature carries no profile, hence the thread-local.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pickle
 import random
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +50,20 @@ _TOKENS = itertools.count(1)
 _MAX_PARKED = 64  # failures nobody collected (a pipeline dropped mid-error) must not pile up
 #: Raised in a stage, these propagate as themselves (with a note), never as a stage error.
 INTERRUPTS = (KeyboardInterrupt, SystemExit)
+#: The profile stage calls built on this thread record into (see :func:`recording_into`).
+_BUILDING = threading.local()
+
+
+@contextlib.contextmanager
+def recording_into(recorder: Any) -> Iterator[None]:
+    """Stage calls built in this block record their runs' time into ``recorder`` (an object
+    with ``record(stage, start, end)``: the loader's profile)."""
+    previous = getattr(_BUILDING, "recorder", None)
+    _BUILDING.recorder = recorder
+    try:
+        yield
+    finally:
+        _BUILDING.recorder = previous
 
 
 @dataclass(frozen=True)
@@ -190,6 +209,8 @@ class StageCall:
         self.takes_rng = takes_rng
         self.expected = expected
         self.rule = rule
+        #: Where an inline run's time goes (built inside :func:`recording_into`), else None.
+        self.recorder: Any = getattr(_BUILDING, "recorder", None)
 
     def __call__(self, image: np.ndarray, seed: int) -> np.ndarray:
         value = to_input(image, self.accepts)
@@ -231,8 +252,12 @@ class StageCall:
 
 def run_inline(stage: StageCall, image: np.ndarray, seed: Any, index: Any) -> np.ndarray:
     """Body of DALI's ``python_function``: park a failure and raise a token DALI can carry."""
+    start = time.perf_counter()
     try:
-        return stage.run(image, int(seed), int(index))
+        out = stage.run(image, int(seed), int(index))
+        if stage.recorder is not None:
+            stage.recorder.record("python", start, time.perf_counter())
+        return out
     except StageFailure as failure:
         # Keep the traceback as text: its frames lead (f_back) to DALI's, which hold the
         # pipeline, and a parked failure must not keep a dropped pipeline alive.

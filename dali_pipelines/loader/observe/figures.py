@@ -7,7 +7,7 @@ second, CPU milliseconds per image and peak resident memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...backends.profile import CRITICAL, STAGES, Profile, ProfileSnapshot, Stage
@@ -33,6 +33,9 @@ class Figures:
     images: int
     batches: int
     wall_s: float
+    #: Per queue (``read_ahead``, ``python_workers``) its sampled depth: (mean, max). Epochs
+    #: carry them; a window of batches does not.
+    queues: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready dict (the JSON lines exporter's fields)."""
@@ -46,6 +49,7 @@ class Figures:
             "peak_rss_mb": round(self.peak_rss / 2**20, 3),
             "ms_per_image": {s: round(v, 6) for s, v in self.ms_per_image.items()},
             "share": {s: round(v, 6) for s, v in self.share.items()},
+            "queues": {q: {"mean": round(m, 3), "max": x} for q, (m, x) in self.queues.items()},
         }
 
     def scalars(self) -> dict[str, float]:
@@ -57,6 +61,8 @@ class Figures:
             "peak_rss_mb": self.peak_rss / 2**20,
         }
         flat.update({f"ms_per_image/{s}": v for s, v in self.ms_per_image.items()})
+        for queue, (mean, most) in self.queues.items():
+            flat[f"queue/{queue}/mean"], flat[f"queue/{queue}/max"] = mean, float(most)
         return flat
 
 
@@ -76,6 +82,7 @@ def figures(snapshot: ProfileSnapshot, *, cpu_ms_per_image: float | None = None)
         images=snapshot.images,
         batches=snapshot.batches,
         wall_s=wall,
+        queues=dict(snapshot.queues),
     )
 
 

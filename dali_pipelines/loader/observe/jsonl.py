@@ -5,7 +5,8 @@ A window record (``"kind": "window"``) reads the profile's last batches (its win
 default); an epoch record (``"kind": "epoch"``) the whole epoch. Both carry ``time`` (Unix
 seconds), ``epoch`` and ``batch`` (batches seen by the exporter: a step to join on) and the
 figures of :meth:`Figures.record`: ``images``, ``batches``, ``wall_s``, ``images_per_s``,
-``stall``, ``cpu_ms_per_image``, ``peak_rss_mb``, ``ms_per_image`` and ``share`` per stage.
+``stall``, ``cpu_ms_per_image``, ``peak_rss_mb``, ``ms_per_image`` and ``share`` per stage,
+and ``queues`` (per queue its sampled depth's ``mean`` and ``max``: epoch records only).
 Nothing is buffered beyond the line being written.
 """
 

@@ -45,6 +45,8 @@ def render(reading: Figures, *, title: str = "loader profile") -> Table:
     table.add_row("images/s", f"{reading.images_per_s:,.1f}", "")
     table.add_row("CPU ms/image", f"{reading.cpu_ms_per_image:.3f}", "")
     table.add_row("peak RSS", f"{reading.peak_rss / 2**20:,.1f} MiB", "")
+    for queue, (mean, most) in reading.queues.items():
+        table.add_row(f"queue {queue}", f"{mean:.1f} mean", f"{most} max")
     table.caption = f"{reading.images} images, {reading.batches} batches, {reading.wall_s:.2f} s"
     return table
 

@@ -3,7 +3,8 @@
 Every ``every`` batches the window's figures go out as ``<prefix>images_per_s``,
 ``<prefix>stall``, ``<prefix>cpu_ms_per_image``, ``<prefix>peak_rss_mb`` and
 ``<prefix>ms_per_image/<stage>``, at the exporter's batch count as the step; each finished
-epoch's figures as ``<prefix>epoch/...`` at the epoch's number. ``tensorboard`` is an optional
+epoch's figures as ``<prefix>epoch/...`` at the epoch's number, with its queues' depths
+(``<prefix>epoch/queue/<name>/mean`` and ``.../max``). ``tensorboard`` is an optional
 dependency (``pip install tensorboard``).
 """
 

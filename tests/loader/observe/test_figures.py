@@ -20,6 +20,9 @@ def test_figures_of_a_snapshot(known: ProfileSnapshot) -> None:
     assert reading.scalars()["peak_rss_mb"] == pytest.approx(512.0)
     record = reading.record()
     assert set(record["ms_per_image"]) == set(STAGES) and record["stall"] == pytest.approx(0.3)
+    assert record["queues"] == {"read_ahead": {"mean": 1.5, "max": 3}}
+    scalars = reading.scalars()
+    assert (scalars["queue/read_ahead/mean"], scalars["queue/read_ahead/max"]) == (1.5, 3.0)
 
 
 def test_empty_snapshot_reads_zeros() -> None:

@@ -41,6 +41,7 @@ def test_jsonl_trace_and_table_of_a_real_loader(jpeg_folder: Path, tmp_path: Pat
     assert "graph" in render_text(figures(snapshot))
     records = [json.loads(line) for line in (tmp_path / "loader.jsonl").open()]
     assert [r["kind"] for r in records].count("epoch") == 2
+    assert "read_ahead" in records[-1]["queues"]  # the DALI source samples its read-ahead
     assert [r["batch"] for r in records if r["kind"] == "window"] == [2, 4, 6, 8, 10, 12]
     trace = json.loads(chrome_trace(profile, tmp_path / "t.json", epoch=1).read_text())
     tracks = {

@@ -19,6 +19,7 @@ def test_table_text_is_deterministic(known: ProfileSnapshot) -> None:
     assert "30.000" in rows["python"] and "150.0%" in rows["python"]
     body = "\n".join(lines)
     assert "critical path" in body and "background" in body
+    assert "queue read_ahead" in body and "1.5 mean" in body and "3 max" in body
     for figure in ("30.0%", "50.0", "30.000", "512.0 MiB", "100 images, 4 batches, 2.00 s"):
         assert figure in body, figure
     assert text == render_text(figures(known), width=60)

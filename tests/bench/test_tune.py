@@ -136,3 +136,18 @@ def test_plots(tmp_path: Path, jpeg_folder: Path) -> None:
     ]
     result = TuneResult.model_construct(points=points)
     assert tune_curve(result) == {"dali": [(1, 100.0), (2, 190.0)]}
+
+
+def test_report_curves_from_a_threads_sweep() -> None:
+    from dali_pipelines.bench.report import BenchReport, LoaderResult, SweepPoint
+    from dali_pipelines.bench.tune_plot import report_curves
+
+    def point(parameter: str, value: int, rate: float) -> SweepPoint:
+        result = LoaderResult.model_construct(images_per_s=rate)
+        return SweepPoint.model_construct(
+            parameter=parameter, value=value, loaders={"dali": result}
+        )
+
+    sweep = [point("threads", 1, 100.0), point("threads", 2, 180.0), point("batch_size", 8, 1.0)]
+    report = BenchReport.model_construct(sweep=sweep)
+    assert report_curves(report) == {"dali": [(1, 100.0), (2, 180.0)]}

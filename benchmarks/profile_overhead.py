@@ -3,11 +3,11 @@
 Two loaders on the same files and spec, in one process: **counters** (the default
 ``loader.profile``) and **silent** (the same loader whose profile records nothing: its
 recording methods replaced by no-ops on the instance, so every call site still runs but does
-no work). Epochs are interleaved (counters, silent, counters, silent, ...) so machine load hits
-both alike; the report gives medians, IQRs, the cost (1 - silent/counters ratio), the load
-average, and the profile's own figures: recording calls per image and their measured cost in
-isolation (``record`` with its two clock reads, ``batch_done``), a figure free of the run's
-noise.
+no work). Epochs are interleaved (counters, silent, silent, counters, ...) so machine load hits
+both alike and neither always runs first. The report gives medians and IQRs, the cost
+(1 - counters / silent, from the medians and per rep's pair), the load average, and the
+profile's own figures: recording calls per image and their cost measured in isolation
+(``record`` with its two clock reads, ``batch_done``), a figure free of the run's noise.
 
 usage: python benchmarks/profile_overhead.py DIR [--spec imagenet_train] [--reps 7]
        [--batch 64] [--threads 2] [--json out.json]
@@ -110,9 +110,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     epoch_rate(counters), epoch_rate(silent)  # warm-up: build, first allocations
     load = os.getloadavg()[0]
     with_profile, without = [], []
-    for _ in range(args.reps):
-        with_profile.append(epoch_rate(counters))
-        without.append(epoch_rate(silent))
+    for rep in range(args.reps):
+        # A B, then B A: neither loader always runs first (after the other's epoch end).
+        if rep % 2 == 0:
+            with_profile.append(epoch_rate(counters))
+            without.append(epoch_rate(silent))
+        else:
+            without.append(epoch_rate(silent))
+            with_profile.append(epoch_rate(counters))
+    paired = [1 - a / b for a, b in zip(with_profile, without)]
     snapshot = list(counters.profile.epochs.values())[-1]
     counters.close()
     silent.close()
@@ -129,6 +135,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "silent_img_s": statistics.median(without),
         "silent_iqr": quartiles(without),
         "cost": 1 - statistics.median(with_profile) / statistics.median(without),
+        # Each rep's pair compared: drift between reps cancels.
+        "paired_cost": statistics.median(paired),
+        "paired_cost_iqr": quartiles(paired),
         "calls_per_image": calls,
         "record_ns": cost_ns,
         # The calls' own time against an image's: the cost's floor on the consumer's critical
@@ -154,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['spec']}, batch {r['batch']}, {r['threads']} threads, {r['reps']} interleaved reps: "
         f"counters {r['counters_img_s']:.0f} img/s (IQR {r['counters_iqr'][0]:.0f}-"
         f"{r['counters_iqr'][1]:.0f}); silent {r['silent_img_s']:.0f} (IQR "
-        f"{r['silent_iqr'][0]:.0f}-{r['silent_iqr'][1]:.0f}); cost {100 * r['cost']:+.2f}%; "
+        f"{r['silent_iqr'][0]:.0f}-{r['silent_iqr'][1]:.0f}); cost {100 * r['cost']:+.2f}% "
+        "(per pair: "
+        f"median {100 * r['paired_cost']:+.2f}%, IQR {100 * r['paired_cost_iqr'][0]:+.2f} to "
+        f"{100 * r['paired_cost_iqr'][1]:+.2f}%); "
         f"{r['calls_per_image']:.2f} record calls per image x {r['record_ns']:.0f} ns + "
         f"batch_done {r['batch_done_ns_per_image']:.0f} ns per image = "
         f"{100 * r['record_share']:.3f}% of an image's time; load {r['load_before']:.1f} -> "

@@ -107,6 +107,8 @@ class ProfileSnapshot:
     peak_rss: int
     #: Per queue its depth, sampled where work enters it: (mean, max) over the period.
     queues: dict[str, tuple[float, int]] = field(default_factory=dict)
+    #: ``perf_counter`` at the period's start (an epoch's spans start in [start, start + wall]).
+    start: float = 0.0
 
     def seconds(self, stage: Stage) -> float:
         return self.stages[stage].seconds
@@ -342,6 +344,7 @@ class Profile:
             cpu_s=now.cpu - mark.cpu,
             peak_rss=peak_rss(),
             queues=self._queue_view(now, mark),
+            start=mark.wall,
         )
 
     def _queue_view(self, now: _Mark, mark: _Mark) -> dict[str, tuple[float, int]]:

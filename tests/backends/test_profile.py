@@ -137,3 +137,12 @@ def test_range_opens_a_torch_profiler_range_only_when_detailed() -> None:
             pass
     names = {event.name for event in prof.events()}
     assert "dali_pipelines.assemble" in names and "dali_pipelines.graph" not in names
+
+
+def test_an_epoch_snapshot_knows_when_it_started() -> None:
+    profile = Profile()
+    before = time.perf_counter()
+    profile.start_epoch(0)
+    snapshot = profile.end_epoch()
+    assert snapshot is not None
+    assert before <= snapshot.start <= snapshot.start + snapshot.wall_s <= time.perf_counter()

@@ -109,7 +109,7 @@ def test_a_workers_tally_merges_with_its_cpu_time() -> None:
     assert snapshot is not None
     assert snapshot.stages["read"] == StageTotals(0.75, 2, 15)
     assert snapshot.stages["python"] == StageTotals(1.0, 8, 0)
-    assert snapshot.cpu_s >= 2.0
+    assert snapshot.cpu_s >= 2.0 - 1e-9  # the workers' CPU, on top of this process's
 
 
 def test_queue_depths_per_epoch() -> None:

@@ -14,7 +14,6 @@ from ...backends.profile import Profile, ProfileSnapshot
 from .jsonl import JsonlExporter
 from .live import LivePanel
 from .tensorboard import TensorBoardExporter
-from .trace import note_epoch
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +55,6 @@ class Observers:
 
     def epoch_done(self, profile: Profile | None, snapshot: ProfileSnapshot) -> None:
         profile = profile or self.profile
-        note_epoch(profile, snapshot)  # a trace of this epoch can select its spans
         self._each("epoch_done", profile, snapshot)
 
     def epoch(self, batches: Iterable[T]) -> Iterator[T]:

@@ -14,28 +14,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import time
-import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...backends.profile import CRITICAL, Profile, ProfileSnapshot, Span
-
-#: Epochs' perf_counter bounds per profile, noted by :func:`note_epoch` (the observers call it
-#: when an epoch ends): a trace of one epoch keeps the spans that start within it.
-_BOUNDS: weakref.WeakKeyDictionary[Profile, dict[int, tuple[float, float]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def note_epoch(profile: Profile, snapshot: ProfileSnapshot, *, now: float | None = None) -> None:
-    """Remember when the epoch of ``snapshot`` (just ended, one of ``profile.epochs``) ran."""
-    end = time.perf_counter() if now is None else now
-    for epoch, kept in profile.epochs.items():
-        if kept is snapshot:
-            _BOUNDS.setdefault(profile, {})[epoch] = (end - snapshot.wall_s, end)
-            return
+from ...backends.profile import CRITICAL, Profile, Span
 
 
 def _epoch_spans(profile: Profile, epoch: int) -> list[Span]:
@@ -43,13 +26,8 @@ def _epoch_spans(profile: Profile, epoch: int) -> list[Span]:
         raise ValueError(
             f"epoch: expected one of the profiled epochs {sorted(profile.epochs)}, got {epoch}"
         )
-    bounds = _BOUNDS.get(profile, {}).get(epoch)
-    if bounds is None:
-        raise ValueError(
-            f"epoch {epoch}: its start and end were not noted; observe the loader "
-            "(dali_pipelines.loader.observe.attach) or trace every span with epoch=None"
-        )
-    start, end = bounds
+    snapshot = profile.epochs[epoch]  # it knows when the epoch started and how long it ran
+    start, end = snapshot.start, snapshot.start + snapshot.wall_s
     return [span for span in profile.spans if start <= span.start <= end]
 
 
@@ -128,4 +106,4 @@ def chrome_trace(
     return target
 
 
-__all__ = ["chrome_trace", "note_epoch", "trace_events"]
+__all__ = ["chrome_trace", "trace_events"]

@@ -16,9 +16,7 @@ Timing reuses :mod:`.runner`; nothing here prints (the CLI renders :class:`TuneR
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -30,12 +28,11 @@ from pydantic import Field
 from .._model import FrozenModel
 from ..errors import DaliPipelinesError
 from ..loader.autotune import cpu_seconds, usable_cores
-from ..plan import make_plan
-from ..plan.placement import place
 from ..spec import PipelineSpec, load_spec
 from .audio import open_dataset
 from .env import load_average
 from .runner import EpochTiming, Observer, Subject, run_interleaved, time_epoch, wait_for_idle_cpu
+from .tune_grid import Estimate, grid, plan, point_name
 
 log = logging.getLogger(__name__)
 
@@ -122,47 +119,9 @@ class TuneResult(FrozenModel):
     load_before: list[float] | None
     load_after: list[float] | None
     notes: list[str] = []
-
-
-def default_threads(cores: int) -> tuple[int, ...]:
-    """1, 2, 4, ... up to the usable cores, and the cores themselves."""
-    doubling = [2**k for k in range(int(math.log2(cores)) + 1)]
-    return tuple(sorted(set(doubling) | {cores}))
-
-
-def grid(config: TuneConfig, spec: PipelineSpec, cores: int) -> list[dict[str, Any]]:
-    """Every candidate, in priority order: the default point first, then points differing in
-    fewer settings from it, more threads before fewer."""
-    threads = sorted(config.threads or default_threads(cores), reverse=True)
-    placements: list[str] = ["auto"]
-    plan = make_plan(spec)
-    device = "gpu" if config.device.startswith("gpu") else "cpu"
-    if place(plan, device, "workers").mode == "workers":  # Python stages: inline or workers
-        placements = ["inline", "workers"]
-    prefetch = sorted(config.prefetch, key=lambda d: (d != 3, d))
-    points = [
-        {
-            "num_threads": t,
-            "prefetch_queue_depth": d,
-            "batch_size": b,
-            "python_placement": p,
-        }
-        for t, d, b, p in itertools.product(threads, prefetch, config.batch_sizes, placements)
-    ]
-    first = points[0]
-
-    def priority(point: dict[str, Any]) -> tuple[int, bool]:  # threads matter most
-        return sum(point[k] != first[k] for k in first), point["num_threads"] == threads[0]
-
-    return sorted(points, key=priority)
-
-
-def point_name(settings: dict[str, Any]) -> str:
-    name = (
-        f"t{settings['num_threads']}-p{settings['prefetch_queue_depth']}-b{settings['batch_size']}"
-    )
-    placement = settings["python_placement"]
-    return name if placement == "auto" else f"{name}-{placement}"
+    #: Per finalist's last epoch, ms per image of each stage of the loader's profile: the
+    #: critical path (partitioning wall time) and, as "<point>: background", other threads'.
+    stages: dict[str, dict[str, float]] = {}
 
 
 class _CpuObserver(Observer):
@@ -202,46 +161,6 @@ def _measure(
     ]
 
 
-class _Estimate:
-    """Seconds an epoch takes at a thread count: the median measured at that count, else the
-    probe's epoch slowed in proportion to fewer threads (pessimistic: perfect scaling)."""
-
-    def __init__(self, probe_s: float, most: int, images: int):
-        self.probe_s, self.most, self.images = probe_s, most, images
-        self.seen: dict[int, list[float]] = {}
-
-    def epoch_s(self, threads: int) -> float:
-        seen = self.seen.get(threads)
-        return statistics.median(seen) if seen else self.probe_s * self.most / threads
-
-    def add(self, points: Sequence[Point]) -> None:
-        for p in points:
-            if p.images_per_s > 0:
-                threads = int(p.settings["num_threads"])
-                self.seen.setdefault(threads, []).append(self.images / p.images_per_s)
-
-
-def _plan(
-    candidates: list[dict[str, Any]],
-    config: TuneConfig,
-    left_s: float,
-    estimate: _Estimate,
-    least: int = 0,
-) -> list[dict[str, Any]]:
-    """The candidates, in priority order, whose lead-in and timed epochs fit ``left_s``
-    (at least ``least`` of them)."""
-    if config.full:
-        return candidates
-    chosen: list[dict[str, Any]] = []
-    for candidate in candidates:
-        cost = config.reps * (2 * estimate.epoch_s(candidate["num_threads"]) + 0.2)
-        if left_s < cost and len(chosen) >= least:
-            continue
-        chosen.append(candidate)
-        left_s -= cost
-    return chosen
-
-
 class _Session:
     """The loaders of one tuning run: measured in rounds, the two best kept for the final."""
 
@@ -279,6 +198,23 @@ class _Session:
         again = _measure(finalists, self.settings, FINAL_REPS, self.cores)
         return sorted((p.merged(a) for p, a in zip(ranked, again)), key=lambda p: -p.images_per_s)
 
+    def stages(self) -> dict[str, dict[str, float]]:
+        """The open loaders' last profiled epoch, ms per image by stage."""
+        from ..backends.profile import CRITICAL
+
+        out: dict[str, dict[str, float]] = {}
+        for name, loader in self.loaders.items():
+            epochs = getattr(getattr(loader, "profile", None), "epochs", None)
+            if not epochs:
+                continue
+            snapshot = epochs[max(epochs)]
+            for stage in snapshot.stages:
+                ms = snapshot.per_image_ms(stage)
+                key = name if stage in CRITICAL else f"{name}: background"
+                if ms > 0:
+                    out.setdefault(key, {})[stage] = ms
+        return out
+
     def close(self) -> None:
         for loader in self.loaders.values():
             _close(loader)
@@ -301,14 +237,14 @@ def tune(
     try:
         phase(f"probe: {point_name(candidates[0])}, one epoch")
         most = max(c["num_threads"] for c in candidates)
-        estimate = _Estimate(session.probe(candidates[0]), most, len(dataset))
+        estimate = Estimate(session.probe(candidates[0]), most, len(dataset))
         remaining = list(candidates)
         while remaining:
             final_s = 2 * FINAL_REPS * 2 * estimate.epoch_s(most)
             spent = time.perf_counter() - started
             left = SAFETY * config.budget - spent - final_s
             least = 0 if session.points else MIN_POINTS
-            chosen = _plan(remaining, config, left, estimate, least)
+            chosen = plan(remaining, config, left, estimate, least)
             if not chosen:
                 break
             phase(f"grid: {len(chosen)} more of {len(candidates)} points, {config.reps} reps")
@@ -316,6 +252,7 @@ def tune(
             estimate.add(session.measure(chosen))
         phase(f"final: the best two, {FINAL_REPS} more reps each")
         final = session.final()
+        stages = session.stages()
     finally:
         session.close()
     return TuneResult(
@@ -334,6 +271,7 @@ def tune(
         load_before=load_before,
         load_after=load_average(),
         notes=_notes(config),
+        stages=stages,
     )
 
 

@@ -22,7 +22,11 @@ from .tune import TuneResult
 
 #: (threads, images/s) measured, in any order.
 Curve = Sequence[tuple[int, float]]
-_STAGE_COLORS = ("#4c72b0", "#76b900", "#dd8452", "#8172b2", "#c44e52", "#937860", "#999999")
+#: One color per profile stage (11): no two stages of a bar alike.
+_STAGE_COLORS = (
+    "#4c72b0", "#76b900", "#dd8452", "#8172b2", "#c44e52", "#937860",
+    "#999999", "#da8bc3", "#ccb974", "#64b5cd", "#2f4b7c",
+)  # fmt: skip
 
 
 def _figure() -> Any:
@@ -85,6 +89,7 @@ def stages_figure(stages: Mapping[str, Mapping[str, float]], title: str) -> Any:
         bottoms = [b + h for b, h in zip(bottoms, heights)]
     for x, total in enumerate(bottoms):
         ax.annotate(f"{total:.2f}", (x, total), ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, max(bottoms, default=0.0) * 1.12 or 1.0)  # room for the totals
     ax.set_ylabel("ms per image (stacked by stage)")
     ax.grid(axis="y", alpha=0.3, zorder=0)
     ax.legend(fontsize=8)

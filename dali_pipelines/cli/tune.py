@@ -128,13 +128,20 @@ def run(args: argparse.Namespace) -> int:
     write_tuned(config.out, settings, measured, header + "\nDataLoader(..., config=<this file>)")
     out.print(f"wrote {config.out}", soft_wrap=True)
     if args.plot is not None:
-        from ..bench.tune_plot import save, threads_figure, tune_curve
-
-        title = f"{result.spec_name}: images/s vs threads ({result.cores} cores)"
-        out.print(
-            f"wrote {save(threads_figure(tune_curve(result), title), args.plot)}", soft_wrap=True
-        )
+        _plots(out, result, args.plot)
     return 0
+
+
+def _plots(out: Console, result: TuneResult, path: Path) -> None:
+    """Images/s vs threads at ``path``; the finalists' stages next to it (``-stages``)."""
+    from ..bench.tune_plot import save, stages_figure, threads_figure, tune_curve
+
+    title = f"{result.spec_name}: images/s vs threads ({result.cores} cores)"
+    out.print(f"wrote {save(threads_figure(tune_curve(result), title), path)}", soft_wrap=True)
+    if result.stages:
+        stages = path.with_name(f"{path.stem}-stages{path.suffix}")
+        title = f"{result.spec_name}: ms per image by stage (last epoch)"
+        out.print(f"wrote {save(stages_figure(result.stages, title), stages)}", soft_wrap=True)
 
 
 def _has_matplotlib() -> bool:

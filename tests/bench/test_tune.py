@@ -13,14 +13,11 @@ from dali_pipelines.bench.tune import (
     Point,
     TuneConfig,
     TuneResult,
-    _Estimate,
-    _plan,
     _ranked,
-    default_threads,
-    grid,
     tune,
     tuned_settings,
 )
+from dali_pipelines.bench.tune_grid import Estimate, default_threads, grid, plan
 from dali_pipelines.errors import DaliPipelinesError
 from dali_pipelines.loader.config import LoaderConfig
 from dali_pipelines.loader.tuning import read_tuned, write_tuned
@@ -64,17 +61,17 @@ def test_grid_starts_at_the_default_point_threads_first(jpeg_folder: Path) -> No
 def test_plan_stops_at_the_budget(jpeg_folder: Path) -> None:
     candidates = grid(_config(jpeg_folder), load_spec("imagenet_val"), cores=2)
     config = _config(jpeg_folder)
-    estimate = _Estimate(probe_s=1.0, most=2, images=21)
+    estimate = Estimate(probe_s=1.0, most=2, images=21)
     assert estimate.epoch_s(1) == 2.0  # unmeasured: perfect scaling from the probe
-    assert len(_plan(candidates, config, 1.0, estimate, least=2)) == 2  # the least
-    assert len(_plan(candidates, config, 100.0, estimate)) == 4
+    assert len(plan(candidates, config, 1.0, estimate, least=2)) == 2  # the least
+    assert len(plan(candidates, config, 100.0, estimate)) == 4
     full = _config(jpeg_folder, full=True)
-    assert len(_plan(candidates, full, 1.0, estimate)) == 4
+    assert len(plan(candidates, full, 1.0, estimate)) == 4
     # 2 reps of (lead-in + timed epoch): 4.4 s at 2 threads, 8.4 s at 1
-    assert [c["num_threads"] for c in _plan(candidates, config, 9.0, estimate)] == [2, 2]
+    assert [c["num_threads"] for c in plan(candidates, config, 9.0, estimate)] == [2, 2]
     estimate.add([Point(name="t1", settings={"num_threads": 1}, images_per_s=21.0)])
     assert estimate.epoch_s(1) == 1.0  # measured
-    assert len(_plan(candidates, config, 9.0, estimate)) == 2
+    assert len(plan(candidates, config, 9.0, estimate)) == 2
 
 
 def test_ranked_respects_the_cpu_budget() -> None:

@@ -39,6 +39,7 @@ def test_tune_writes_settings_the_loader_takes(
     text = capsys.readouterr().out
     assert "recommended: t" in text and "runner-up: t" in text
     assert png.stat().st_size > 0
+    assert (tmp_path / "threads-stages.png").stat().st_size > 0  # from loader.profile
     assert out.read_text().startswith("# dali-pipelines tune --data")
     with DataLoader(ImageFolder(jpeg_folder), "imagenet_val", config=out) as loader:
         assert loader.batch_size == 4 and loader.num_threads in (1, 2)

@@ -32,6 +32,7 @@ from ..plan.placement import PythonPlacement
 from ..spec.io import SpecLike
 from ..spec.messages import bounded_repr
 from .bucketing import BucketingConfig
+from .order import ShuffleAlgorithm
 from .torch_args import TORCH_NAMES, map_torch_arguments
 from .tuning import ConfigSource, TunedSettings, merge_tuned, read_tuned
 
@@ -167,6 +168,11 @@ class LoaderConfig(FrozenModel):
         None,
         "batches of samples of similar duration (audio): True, a dict or a BucketingConfig "
         "(num_buckets, max_seconds)",
+    )
+    shuffle_algorithm: ShuffleAlgorithm = _arg(
+        "randperm",
+        "randperm: torch's permutation, bitwise DistributedSampler's; feistel: a keyed "
+        "bijection computed per position (constant memory for any dataset size)",
     )
     autotune: Bool = _arg(
         False,

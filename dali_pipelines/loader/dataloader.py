@@ -39,7 +39,7 @@ from .config import (
 )
 from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
-from .order import EpochOrder
+from .order import EpochOrder, ShuffleAlgorithm
 from .runners import RunSettings, make_runner
 from .state import STATE_VERSION, Sampler, check_epoch, check_state, make_state
 from .stats import LoaderStats
@@ -116,6 +116,7 @@ class DataLoader:
         batch_ops: Sequence[Any] | None = None,
         as_dict: bool = False,
         bucketing: Any = None,
+        shuffle_algorithm: ShuffleAlgorithm = "randperm",
         config: Any = None,
         autotune: bool = False,
         cpu_budget: float = 1.0,
@@ -413,7 +414,7 @@ def make_order(
     if c.bucketing is None:
         return EpochOrder(
             len(dataset), c.batch_size, c.shuffle, c.drop_last, seed,
-            placement.rank, placement.world_size, c.even_batches,
+            placement.rank, placement.world_size, c.even_batches, c.shuffle_algorithm,
         )  # fmt: skip
     durations = getattr(dataset, "durations", None)
     if not callable(durations):

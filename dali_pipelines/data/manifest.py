@@ -33,9 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DatasetError
-from .columns import BoundSource, parse_number, read_data_file, resolve_labels
+from .columns import BoundSource, read_data_file
 from .manifest_audio import ManifestAudio, segment_columns
-from .paths import read_file, safe_path
+from .manifest_csv import is_plain, plain_records, uniform_columns, uniform_rows
+from .manifest_paths import resolve_paths
+from .manifest_values import feature_matrix, label_array
+from .paths import read_file
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
@@ -94,6 +97,9 @@ class Manifest:
         what = "ManifestLimits.max_bytes"
         self._raw = read_data_file(self.file, self.limits.max_bytes, what)
         self._digest = hashlib.sha256(self._raw).hexdigest()[:16]
+        # No quotes, NUL or lone CR, UTF-8, lines within the limit: records are split lines.
+        self._plain = self._csv and is_plain(self._raw, self.limits.max_row_bytes)
+        self._uniform = False  # plain, and every line a record of one cell per column
         self.columns: tuple[str, ...] = ()
         self.columns, self._count = self._scan()
         if not self._count:
@@ -169,24 +175,36 @@ class Manifest:
                 raise DatasetError(f"{self.file} line {number}: expected an object, got {got}")
             yield number, row
 
+    def _csv_all(self) -> Iterator[list[str]]:
+        """Every CSV record, the header first (:mod:`.manifest_csv` when the file is plain)."""
+        if self._plain:
+            return plain_records(self._raw)
+        return (record for _, record in self._csv_records())
+
+    def _csv_rows(self) -> Iterator[list[str]]:
+        """Every CSV data record, checked to hold at most one cell per column."""
+        width = len(self.columns)
+        records = self._csv_all()
+        next(records, None)  # the header
+        for number, record in enumerate(records, 1):
+            if len(record) > width:  # more cells than header names
+                raise DatasetError(f"{self.file} row {number}: expected {width} cells, got more")
+            yield record
+
     def _records(self) -> Iterator[dict[str, Any]]:
         """Every data row as a dict (a CSV row's missing cells are ``None``)."""
         if not self._csv:
             yield from (row for _, row in self._jsonl_records())
             return
         width = len(self.columns)
-        records = self._csv_records()
-        next(records, None)  # the header
-        for number, (_, record) in enumerate(records, 1):
-            if len(record) > width:  # more cells than header names
-                raise DatasetError(f"{self.file} row {number}: expected {width} cells, got more")
+        for record in self._csv_rows():
             yield dict(zip(self.columns, record + [None] * (width - len(record))))
 
     def _scan(self) -> tuple[tuple[str, ...], int]:
         """The column names and the row count, every row checked against the limits."""
         columns: dict[str, None] = {}
         if self._csv:
-            header = next(self._csv_records(), (0, []))[1]
+            header = next(self._csv_all(), [])
             if not header:
                 raise DatasetError(
                     f"{self.file}: expected a header line naming the columns, got none"
@@ -199,8 +217,13 @@ class Manifest:
                     )
                 columns[column] = None
             self.columns = tuple(columns)
+            rows = uniform_rows(self._raw, len(self.columns)) if self._plain else None
+            if rows is not None:
+                self._uniform = True
+                self._check_rows(rows)
+                return self.columns, rows
             count = 0
-            for count, _ in enumerate(self._records(), 1):
+            for count, _ in enumerate(self._csv_rows(), 1):
                 self._check_rows(count)
             return self.columns, count
         count = 0
@@ -248,6 +271,8 @@ class Manifest:
                     f"{self.file.name}: expected a column {column!r} (from the spec's source), "
                     f"got columns {list(self.columns)[:50]}"
                 )
+        if self._csv:
+            return self._csv_table(wanted)
         table: dict[str, list[Any]] = {column: [] for column in wanted}
         for row, values in enumerate(self._records()):
             for column in wanted:
@@ -258,8 +283,24 @@ class Manifest:
                 table[column].append(value)
         return table
 
-    def _safe_path(self, value: Any, where: str) -> str:
-        return safe_path(self.root, value, where, "the manifest's folder", self.check_files)
+    def _csv_table(self, wanted: list[str]) -> dict[str, list[Any]]:
+        """:meth:`_table` for CSV: cells by position, then one empty-cell check per column."""
+        positions = [self.columns.index(column) for column in wanted]
+        cells: list[list[str]] = [[] for _ in wanted]
+        if self._uniform:
+            cells = uniform_columns(self._raw, len(self.columns), positions)
+        for record in () if self._uniform else self._csv_rows():
+            if len(record) < len(self.columns):  # missing cells: empty
+                record = record + [""] * (len(self.columns) - len(record))
+            for values, position in zip(cells, positions):
+                values.append(record[position])
+        for column, values in zip(wanted, cells):
+            if not all(map(str.strip, values)):  # an empty or blank cell
+                row = next(r for r, v in enumerate(values) if not v or v.isspace())
+                raise DatasetError(
+                    f"{self._where(row, column)}: expected a value, got an empty cell"
+                )
+        return dict(zip(wanted, cells))
 
     def bind(self, layout: Layout) -> BoundSource:
         """Check every cell ``layout`` uses and return its readers (the loader calls this)."""
@@ -275,17 +316,26 @@ class Manifest:
             + [c for o in layout.features for c in o.columns]
         )
         image_files = [
-            [self._safe_path(v, self._where(r, c.key)) for r, v in enumerate(table[c.key])]
+            resolve_paths(
+                self.root,
+                table[c.key],
+                functools.partial(self._where, column=c.key),
+                "the manifest's folder",
+                self.check_files,
+            )
             for c in layout.images
         ]
         labels, num_classes = [], None
         for position, output in enumerate(layout.labels):
             where = functools.partial(self._where, column=output.column)
-            values, classes = resolve_labels(table[output.column], output, where)
-            labels.append(values.__getitem__)
+            values, classes = label_array(table[output.column], output, where, self._csv)
+            labels.append(values.item)  # a Python int per row
             if position == 0:
                 num_classes = classes
-        features = [self._features(table, o.columns).__getitem__ for o in layout.features]
+        features = [
+            feature_matrix(table, o.columns, self._count, self._where, self._csv).__getitem__
+            for o in layout.features
+        ]
         readers: list[Callable[[int], np.ndarray]] = [
             functools.partial(read_file, files) for files in image_files
         ]
@@ -293,7 +343,7 @@ class Manifest:
         self._audio = None
         if layout.audio is not None:  # whole files or segments (see manifest_audio)
             self._audio = ManifestAudio(
-                self.file.name, image_files[0], table, layout.audio, self._where
+                self.file.name, list(image_files[0]), table, layout.audio, self._where
             )
             readers, paths = [self._audio.read], [self._audio.path]
         self._bound = BoundSource(
@@ -305,13 +355,6 @@ class Manifest:
             num_classes=num_classes,
         )
         return self._bound
-
-    def _features(self, table: dict[str, list[Any]], columns: tuple[str, ...]) -> np.ndarray:
-        matrix = np.empty((self._count, len(columns)), dtype=np.float32)
-        for j, column in enumerate(columns):
-            for row, value in enumerate(table[column]):
-                matrix[row, j] = parse_number(value, self._where(row, column))
-        return matrix
 
     def durations(self) -> np.ndarray:
         """Seconds per row of an audio manifest (float64): its duration column, else the files'

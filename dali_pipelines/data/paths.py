@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ def safe_path(root: str, value: Any, where: str, what: str, check_file: bool = T
     return full
 
 
-def read_file(files: list[str], index: int) -> np.ndarray:
+def read_file(files: Sequence[str], index: int) -> np.ndarray:
     """Bytes of ``files[index]`` (a path checked by :func:`safe_path`): a regular file of at
     most ``DEFAULT_MAX_FILE_BYTES`` (see :mod:`.read`)."""
     # O_NOFOLLOW: a file swapped for a symlink after the check is refused, not followed out.

@@ -36,8 +36,9 @@ from ..errors import DatasetError
 from .columns import BoundSource, read_data_file
 from .manifest_audio import ManifestAudio, segment_columns
 from .manifest_csv import is_plain, plain_records, uniform_columns, uniform_rows
+from .manifest_parquet import ParquetTable
 from .manifest_paths import resolve_paths
-from .manifest_values import feature_matrix, label_array
+from .manifest_values import check_empty, feature_matrix, label_array
 from .paths import read_file
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -91,11 +92,14 @@ class Manifest:
         # Resolved once: every image path must stay under this folder.
         self.root = os.path.realpath(self.file.parent)
         suffix = self.file.suffix.lower()
-        if suffix not in (".csv", ".jsonl", ".ndjson"):
-            raise DatasetError(f"{self.file}: expected a .csv or .jsonl file, got {suffix!r}")
+        if suffix not in (".csv", ".jsonl", ".ndjson", ".parquet"):
+            raise DatasetError(
+                f"{self.file}: expected a .csv, .jsonl or .parquet file, got {suffix!r}"
+            )
         self._csv = suffix == ".csv"
         what = "ManifestLimits.max_bytes"
         self._raw = read_data_file(self.file, self.limits.max_bytes, what)
+        self._parquet = ParquetTable(self.file, self._raw) if suffix == ".parquet" else None
         self._digest = hashlib.sha256(self._raw).hexdigest()[:16]
         # No quotes, NUL or lone CR, UTF-8, lines within the limit: records are split lines.
         self._plain = self._csv and is_plain(self._raw, self.limits.max_row_bytes)
@@ -193,6 +197,9 @@ class Manifest:
 
     def _records(self) -> Iterator[dict[str, Any]]:
         """Every data row as a dict (a CSV row's missing cells are ``None``)."""
+        if self._parquet is not None:
+            yield from self._parquet.rows()
+            return
         if not self._csv:
             yield from (row for _, row in self._jsonl_records())
             return
@@ -203,6 +210,15 @@ class Manifest:
     def _scan(self) -> tuple[tuple[str, ...], int]:
         """The column names and the row count, every row checked against the limits."""
         columns: dict[str, None] = {}
+        if self._parquet is not None:
+            self._check_columns(len(self._parquet.columns))
+            if len(set(self._parquet.columns)) < len(self._parquet.columns):
+                twice = next(c for c in self._parquet.columns if self._parquet.columns.count(c) > 1)
+                raise DatasetError(
+                    f"{self.file}: expected distinct column names, got {twice!r} twice"
+                )
+            self._check_rows(len(self._parquet))
+            return self._parquet.columns, len(self._parquet)
         if self._csv:
             header = next(self._csv_all(), [])
             if not header:
@@ -272,7 +288,9 @@ class Manifest:
                     f"got columns {list(self.columns)[:50]}"
                 )
         if self._csv:
-            return self._csv_table(wanted)
+            return check_empty(self._csv_table(wanted), self._where)
+        if self._parquet is not None:
+            return check_empty({c: self._parquet.column(c) for c in wanted}, self._where)
         table: dict[str, list[Any]] = {column: [] for column in wanted}
         for row, values in enumerate(self._records()):
             for column in wanted:
@@ -294,12 +312,6 @@ class Manifest:
                 record = record + [""] * (len(self.columns) - len(record))
             for values, position in zip(cells, positions):
                 values.append(record[position])
-        for column, values in zip(wanted, cells):
-            if not all(map(str.strip, values)):  # an empty or blank cell
-                row = next(r for r, v in enumerate(values) if not v or v.isspace())
-                raise DatasetError(
-                    f"{self._where(row, column)}: expected a value, got an empty cell"
-                )
         return dict(zip(wanted, cells))
 
     def bind(self, layout: Layout) -> BoundSource:

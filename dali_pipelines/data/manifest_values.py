@@ -66,3 +66,26 @@ def feature_matrix(
         for row, value in enumerate(cells):
             matrix[row, j] = parse_number(value, where(row, column))
     return matrix
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_empty(
+    table: dict[str, list[Any]], where: Callable[[int, str], str]
+) -> dict[str, list[Any]]:
+    """``table``, or :class:`DatasetError` for the first row (then column) with an empty or
+    blank cell (``None`` or whitespace), as the row-by-row reading reported it."""
+    bad = []
+    for position, (column, values) in enumerate(table.items()):
+        if all(type(v) is str for v in values):
+            clean = all(map(str.strip, values))  # C speed for text cells
+        else:
+            clean = not any(map(_empty, values))
+        if not clean:
+            bad.append((next(r for r, v in enumerate(values) if _empty(v)), position, column))
+    if bad:
+        row, _, column = min(bad)
+        raise DatasetError(f"{where(row, column)}: expected a value, got an empty cell")
+    return table

@@ -146,7 +146,9 @@ def test_a_file_swapped_for_a_link_after_binding_is_refused(tmp_path: Path) -> N
 
 def test_malformed_files(tmp_path: Path) -> None:
     (tmp_path / "m.txt").write_text("a\n")
-    with pytest.raises(DatasetError, match=r"expected a \.csv or \.jsonl file, got '\.txt'"):
+    with pytest.raises(
+        DatasetError, match=r"expected a \.csv, \.jsonl or \.parquet file, got '\.txt'"
+    ):
         Manifest(tmp_path / "m.txt")
     (tmp_path / "m.jsonl").write_text('{"a": "x.jpg"}\n[1, 2]\n')
     with pytest.raises(DatasetError, match=r"m\.jsonl line 2: expected an object, got list"):

@@ -33,13 +33,25 @@ _FILE, _OTHER = 1, 2
 
 
 class PathColumn(Sequence[str]):
-    """Real paths by row: ``folders[ids[row]] + names[ends[row - 1]:ends[row]]``."""
+    """Real paths by row: ``folders[ids[row]]`` + the row's cell past ``cuts[ids[row]]``
+    characters (its folder part), the cells kept as one string with end offsets; a row the
+    row-by-row route resolved (a link, say) keeps its real path in ``others``."""
 
-    def __init__(self, folders: list[str], ids: np.ndarray, names: str, ends: np.ndarray):
+    def __init__(
+        self,
+        folders: list[str],
+        cuts: list[int],
+        ids: np.ndarray,
+        text: str,
+        ends: np.ndarray,
+        others: dict[int, str],
+    ):
         self._folders = folders  # each ends with "/"
-        self._ids = ids
-        self._names = names  # every row's last part, one string
+        self._cuts = cuts
+        self._ids = ids  # -1: in others
+        self._text = text
         self._ends = ends
+        self._others = others
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -52,8 +64,11 @@ class PathColumn(Sequence[str]):
         if isinstance(index, slice):
             return [self[i] for i in range(len(self))[index]]
         row = range(len(self._ids))[index]  # IndexError past the end; negative rows count back
-        start = int(self._ends[row - 1]) if row else 0
-        return self._folders[int(self._ids[row])] + self._names[start : int(self._ends[row])]
+        folder = int(self._ids[row])
+        if folder < 0:
+            return self._others[row]
+        start = (int(self._ends[row - 1]) if row else 0) + self._cuts[folder]
+        return self._folders[folder] + self._text[start : int(self._ends[row])]
 
     def __iter__(self) -> Iterator[str]:
         return (self[i] for i in range(len(self)))
@@ -61,20 +76,19 @@ class PathColumn(Sequence[str]):
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays and the names (the folder strings aside)."""
-        return int(self._ids.nbytes + self._ends.nbytes + len(self._names))
+        return int(self._ids.nbytes + self._ends.nbytes + len(self._text))
 
 
 class _Folder:
     """One distinct folder part of the rows: its real path and its listing (``None``: unread)."""
 
-    __slots__ = ("entries", "id", "inside", "prefix")
+    __slots__ = ("entries", "inside", "prefix")
 
     def __init__(self, root: str, head: str):
         real = os.path.realpath(os.path.join(root, head)) if head else root
         self.prefix = real if real.endswith(os.sep) else real + os.sep
         self.inside = os.path.commonpath([real, root]) == root
         self.entries: dict[str, int] | None = None
-        self.id = -1  # the prefix's index in the PathColumn
         if not self.inside:
             return  # every row here takes safe_path's route (it may still link back inside)
         try:
@@ -86,17 +100,25 @@ class _Folder:
             self.entries = None
 
 
-def _plain(cells: Sequence[Any]) -> bool:
-    """Whether no cell can be refused by ``safe_path``'s checks before ``realpath`` (a non-text
-    cell, NUL, ``..``, absolute, a drive): then rows need only the per-name checks below."""
-    if not all(type(value) is str for value in cells):
-        return False
-    joined = "\n" + "\n".join(cells)
-    return not any(mark in joined for mark in ("\0", "..", "\n/", "\n\\", ":"))
+def _unusual(cells: Sequence[str]) -> np.ndarray:
+    """Per row, whether ``safe_path`` may refuse it before ``realpath`` (NUL, ``..``, absolute,
+    a drive, empty): such rows take the row-by-row route."""
+    joined = "\n" + "\n".join(cells) + "\n"
+    mask = np.zeros(len(cells), dtype=bool)
+    for mark in ("\0", ".."):
+        if mark in joined:
+            mask |= np.fromiter(map(str.__contains__, cells, repeat(mark)), bool, len(cells))
+    if any(mark in joined for mark in ("\n/", "\n\\", ":", "\n\n")):
+        mask |= np.fromiter(
+            (not c or c[0] in "/\\" or c[1:2] == ":" for c in cells), bool, len(cells)
+        )
+    return mask
 
 
-def _known_files(root: str, cells: Sequence[str], prefixes: dict[str, int]) -> dict[str, int]:
-    """``head/name`` -> prefix id for every regular file (not a link) listed in a folder that
+def _listed_files(
+    root: str, cells: Sequence[str], folders: list[str], cuts: list[int]
+) -> dict[str, int]:
+    """``head/name`` -> folder id for every regular file (not a link) listed in a folder that
     the cells name and whose real path is under ``root``: the rows needing no system call."""
     known: dict[str, int] = {}
     heads = set(map(itemgetter(0), map(str.rpartition, cells, repeat("/"))))
@@ -104,9 +126,10 @@ def _known_files(root: str, cells: Sequence[str], prefixes: dict[str, int]) -> d
         folder = _Folder(root, head)
         if folder.entries is None:
             continue
-        folder.id = prefixes.setdefault(folder.prefix, len(prefixes))
         lead = head + "/" if head else ""
-        known.update((lead + n, folder.id) for n, k in folder.entries.items() if k == _FILE)
+        known.update((lead + n, len(folders)) for n, k in folder.entries.items() if k == _FILE)
+        folders.append(folder.prefix)
+        cuts.append(len(lead))
     return known
 
 
@@ -120,18 +143,20 @@ def resolve_paths(
     """The real paths of ``cells`` under ``root`` (a real path); the first bad row raises
     :class:`~dali_pipelines.errors.DatasetError` as :func:`.paths.safe_path` words it."""
     count = len(cells)
-    prefixes: dict[str, int] = {}
-    if _plain(cells):
-        known = _known_files(root, cells, prefixes)
+    folders: list[str] = []
+    cuts: list[int] = []
+    text, ends = "", np.zeros(count, dtype=np.int64)
+    ids = np.full(count, -1, dtype=np.int32)
+    if set(map(type, cells)) <= {str}:
+        known = _listed_files(root, cells, folders, cuts)
         ids = np.fromiter(map(known.get, cells, repeat(-1)), np.int32, count)
         del known
-        names = list(map(itemgetter(2), map(str.rpartition, cells, repeat("/"))))
-    else:
-        ids, names = np.full(count, -1, dtype=np.int32), [""] * count
+        ids[_unusual(cells)] = -1
+        text = "".join(cells)
+        ends = np.cumsum(np.fromiter(map(len, cells), np.int64, count), dtype=np.int64)
     # The row-by-row route, in row order: links, missing files, anything unusual.
-    for row in np.flatnonzero(ids < 0).tolist():
-        full = safe_path(root, cells[row], where(row), what, check_files)
-        head, _, names[row] = full.rpartition(os.sep)
-        ids[row] = prefixes.setdefault(head + os.sep, len(prefixes))
-    ends = np.cumsum(np.fromiter(map(len, names), np.int64, count), dtype=np.int64)
-    return PathColumn(list(prefixes), ids, "".join(names), ends)
+    others = {
+        row: safe_path(root, cells[row], where(row), what, check_files)
+        for row in np.flatnonzero(ids < 0).tolist()
+    }
+    return PathColumn(folders, cuts, ids, text, ends, others)

@@ -79,7 +79,7 @@ def check_empty(
     blank cell (``None`` or whitespace), as the row-by-row reading reported it."""
     bad = []
     for position, (column, values) in enumerate(table.items()):
-        if all(type(v) is str for v in values):
+        if set(map(type, values)) <= {str}:
             clean = all(map(str.strip, values))  # C speed for text cells
         else:
             clean = not any(map(_empty, values))

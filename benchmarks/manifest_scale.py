@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
@@ -77,6 +78,9 @@ def measure(path: Path, profile: bool) -> dict[str, object]:
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
         print(out.getvalue(), file=sys.stderr)
     assert bound.path(len(manifest) - 1).endswith(".jpg")
+    gc.collect()
+    with open("/proc/self/statm") as handle:  # resident pages now: what binding keeps
+        kept = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     return {
         "rows": len(manifest),
         "construct_s": round(constructed - start, 3),
@@ -84,6 +88,7 @@ def measure(path: Path, profile: bool) -> dict[str, object]:
         "total_s": round(bound_at - start, 3),
         "rss_before_mib": round(rss_before),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_after_bind_mib": round(kept),
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
 

@@ -109,6 +109,7 @@ class Manifest:
         if not self._count:
             raise DatasetError(f"{self.file}: expected at least one row, got none")
         self._bound: BoundSource | None = None
+        self._label_only: set[str] = set()  # columns binding reads as labels only
         self._audio: ManifestAudio | None = None  # an audio layout's column, once bound
 
     # -- parsing -------------------------------------------------------------------------------
@@ -288,7 +289,8 @@ class Manifest:
                     f"got columns {list(self.columns)[:50]}"
                 )
         if self._csv:
-            return check_empty(self._csv_table(wanted), self._where)
+            coded = [c in self._label_only for c in wanted]  # kept as distinct cells + ids
+            return check_empty(self._csv_table(wanted, coded), self._where)
         if self._parquet is not None:
             return check_empty({c: self._parquet.column(c) for c in wanted}, self._where)
         table: dict[str, list[Any]] = {column: [] for column in wanted}
@@ -301,12 +303,12 @@ class Manifest:
                 table[column].append(value)
         return table
 
-    def _csv_table(self, wanted: list[str]) -> dict[str, list[Any]]:
+    def _csv_table(self, wanted: list[str], coded: list[bool]) -> dict[str, Any]:
         """:meth:`_table` for CSV: cells by position, then one empty-cell check per column."""
         positions = [self.columns.index(column) for column in wanted]
-        cells: list[list[str]] = [[] for _ in wanted]
+        cells: list[Any] = [[] for _ in wanted]
         if self._uniform:
-            cells = uniform_columns(self._raw, len(self.columns), positions)
+            cells = uniform_columns(self._raw, len(self.columns), positions, coded)
         for record in () if self._uniform else self._csv_rows():
             if len(record) < len(self.columns):  # missing cells: empty
                 record = record + [""] * (len(self.columns) - len(record))
@@ -321,6 +323,12 @@ class Manifest:
                 f"{self.file.name}: expected no 'boxes' output (a manifest holds no boxes; use "
                 f"Coco), got {layout.boxes.name!r}"
             )
+        labels_only = {o.column for o in layout.labels}
+        self._label_only = labels_only.difference(
+            [c.key for c in layout.images]
+            + segment_columns(layout.audio)
+            + [c for o in layout.features for c in o.columns]
+        )
         table = self._table(
             [c.key for c in layout.images]
             + segment_columns(layout.audio)

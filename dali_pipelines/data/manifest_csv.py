@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -42,9 +43,14 @@ def is_plain(raw: bytes, max_row_bytes: int) -> bool:
 
 
 def plain_records(raw: bytes) -> Iterator[list[str]]:
-    """Every record, the header first, of a file :func:`is_plain` accepted."""
-    for line in io.StringIO(_body(raw).decode("utf-8"), newline="\n"):
-        line = line.rstrip("\n").removesuffix("\r")
+    """Every record, the header first, of a file :func:`is_plain` accepted (a line decoded at
+    a time: reading the header costs one line)."""
+    body, start = _body(raw), 0
+    while start < len(body):
+        end = body.find(b"\n", start)
+        end = len(body) if end < 0 else end + 1
+        line = body[start:end].decode("utf-8").rstrip("\n").removesuffix("\r")
+        start = end
         if line:
             yield line.split(",")
 
@@ -77,19 +83,63 @@ def uniform_rows(raw: bytes, width: int) -> int | None:
     return len(ends) - 1
 
 
-def uniform_columns(raw: bytes, width: int, positions: list[int]) -> list[list[str]]:
+class CodedColumn(Sequence[str]):
+    """A column of few distinct cells (labels): the distinct strings and an int32 id per row."""
+
+    def __init__(self, distinct: list[str], codes: np.ndarray):
+        self.distinct = distinct
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self.distinct[int(c)] for c in self.codes[index]]
+        return self.distinct[int(self.codes[index])]
+
+
+def _coded(distinct: dict[str, int], firsts: list[np.ndarray]) -> CodedColumn:
+    """Ids numbered by first appearance: each row's first-appearance row, renumbered."""
+    rows = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+    renumber = np.zeros(len(rows), dtype=np.int32)
+    renumber[np.fromiter(distinct.values(), np.int64, len(distinct))] = np.arange(
+        len(distinct), dtype=np.int32
+    )
+    return CodedColumn(list(distinct), renumber[rows])
+
+
+def uniform_columns(
+    raw: bytes, width: int, positions: list[int], coded: list[bool]
+) -> list[Sequence[str]]:
     """The cells at ``positions`` of every data row of a file :func:`uniform_rows` accepted,
-    split a block of lines at a time so that unused cells never all exist at once."""
+    split a block of lines at a time so that unused cells never all exist at once; a column
+    marked ``coded`` becomes a :class:`CodedColumn` block by block."""
     body = _body(raw)
     ends = _line_ends(body)
     columns: list[list[str]] = [[] for _ in positions]
-    block = 1 << 16
+    distinct: list[dict[str, int]] = [{} for _ in positions]
+    firsts: list[list[np.ndarray]] = [[] for _ in positions]
+    block, row = 1 << 16, 0
     for first in range(0, len(ends), block):
         start = int(ends[first - 1]) if first else 0
         text = body[start : int(ends[min(first + block, len(ends)) - 1])].decode("utf-8")
         text = text.replace("\r\n", "\n").removesuffix("\n")
         cells = text.replace("\n", ",").split(",")
         skip = width if first == 0 else 0  # the header
-        for values, position in zip(columns, positions):
-            values.extend(cells[skip + position :: width])
-    return columns
+        rows = (len(cells) - skip) // width
+        for j, position in enumerate(positions):
+            values = cells[skip + position :: width]
+            if coded[j]:
+                ids = map(distinct[j].setdefault, values, itertools.count(row))
+                firsts[j].append(np.fromiter(ids, np.int64, rows))
+            else:
+                columns[j].extend(values)
+        row += rows
+    return [
+        _coded(distinct[j], firsts[j]) if coded[j] else columns[j] for j in range(len(positions))
+    ]

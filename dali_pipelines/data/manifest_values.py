@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .columns import _FLOAT32_MAX, parse_number, resolve_labels
+from .manifest_csv import CodedColumn
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..spec.source import LabelOutput
@@ -28,7 +29,14 @@ def label_array(
     cells: Sequence[Any], output: LabelOutput, where: Callable[[int], str], text: bool
 ) -> tuple[np.ndarray, int | None]:
     """Class indices (int64) of ``cells`` and the class count, as :func:`resolve_labels`."""
-    if text:
+    if isinstance(cells, CodedColumn):
+        try:
+            values, classes = resolve_labels(cells.distinct, output, lambda row: "")
+        except DatasetError:
+            pass  # the row-by-row pass below names the first bad row
+        else:
+            return np.asarray(values, dtype=np.int64)[cells.codes], classes
+    elif text:
         # An id per distinct cell (the row where it first appears), then one lookup table.
         distinct: dict[str, int] = {}
         codes = np.fromiter(map(distinct.setdefault, cells, count()), np.int64, len(cells))
@@ -72,13 +80,16 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def check_empty(
-    table: dict[str, list[Any]], where: Callable[[int, str], str]
-) -> dict[str, list[Any]]:
+def check_empty(table: dict[str, Any], where: Callable[[int, str], str]) -> dict[str, Any]:
     """``table``, or :class:`DatasetError` for the first row (then column) with an empty or
     blank cell (``None`` or whitespace), as the row-by-row reading reported it."""
     bad = []
     for position, (column, values) in enumerate(table.items()):
+        if isinstance(values, CodedColumn):
+            blank = [i for i, v in enumerate(values.distinct) if _empty(v)]
+            if blank:
+                bad.append((int(np.flatnonzero(np.isin(values.codes, blank))[0]), position, column))
+            continue
         if set(map(type, values)) <= {str}:
             clean = all(map(str.strip, values))  # C speed for text cells
         else:

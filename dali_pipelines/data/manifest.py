@@ -1,4 +1,4 @@
-"""``Manifest``: a CSV or JSONL table, one row per sample, columns bound by the spec's source.
+"""``Manifest``: a CSV, JSONL or Parquet table, one row per sample, columns bound by a spec.
 
 Image cells are paths relative to the manifest's folder and may not leave it: ``..`` parts,
 absolute paths and symlinks resolving outside are refused, naming the row, so a manifest from
@@ -213,11 +213,6 @@ class Manifest:
         columns: dict[str, None] = {}
         if self._parquet is not None:
             self._check_columns(len(self._parquet.columns))
-            if len(set(self._parquet.columns)) < len(self._parquet.columns):
-                twice = next(c for c in self._parquet.columns if self._parquet.columns.count(c) > 1)
-                raise DatasetError(
-                    f"{self.file}: expected distinct column names, got {twice!r} twice"
-                )
             self._check_rows(len(self._parquet))
             return self._parquet.columns, len(self._parquet)
         if self._csv:

@@ -36,6 +36,11 @@ class ParquetTable:
             got = f"an unreadable file ({str(exc)[:200]})"
             raise DatasetError(f"{file}: expected a Parquet file, got {got}") from None
         self.columns = tuple(str(name) for name in self.table.column_names)
+        seen: set[str] = set()
+        for column in self.columns:
+            if column in seen:
+                raise DatasetError(f"{file}: expected distinct column names, got {column!r} twice")
+            seen.add(column)
         self.file = file
 
     def __len__(self) -> int:

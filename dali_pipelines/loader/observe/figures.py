@@ -7,6 +7,7 @@ second, CPU milliseconds per image and peak resident memory.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ def epoch_of(profile: Profile, snapshot: ProfileSnapshot, *, default: int) -> in
     return next((k for k, v in profile.epochs.items() if v is snapshot), default)
 
 
-class Periodic:
+class Periodic(ABC):
     """Base of the exporters: counts batches, reports the window every ``every`` batches and
     each finished epoch. Subclasses write ``_window`` and ``_epoch``; usable as a plain
     ``(profile) -> None`` callback after each batch, or as an observer."""
@@ -141,14 +142,16 @@ class Periodic:
         self.epoch = epoch + 1
         self._epoch(profile, snapshot, epoch)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: exporters holding a file override it
         """Nothing to release by default."""
 
+    @abstractmethod
     def _window(self, profile: Profile, reading: Figures) -> None:
-        raise NotImplementedError
+        """Export the window's figures (every ``every`` batches)."""
 
+    @abstractmethod
     def _epoch(self, profile: Profile, snapshot: ProfileSnapshot, epoch: int) -> None:
-        raise NotImplementedError
+        """Export a finished epoch's figures."""
 
 
 __all__ = ["WAIT_STAGES", "Figures", "Periodic", "WindowSampler", "epoch_of", "figures"]

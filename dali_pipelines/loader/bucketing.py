@@ -41,7 +41,7 @@ import hashlib
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -50,6 +50,10 @@ from .._model import Float, FrozenModel, Int
 from ..errors import LoaderConfigError
 from .order import EpochOrder
 from .state import EPOCH_LIMIT, check_epoch
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..data.source import SampleSource
+    from .config import LoaderConfig
 
 _MASK = (1 << 64) - 1
 #: The counter's last word, as plan.draws lays it out: 0 per-sample draws, 1 batch ops.
@@ -342,3 +346,26 @@ def compare_padding(
         bucketed_batches=len(bucketed),
         unbucketed_batches=len(plain),
     )
+
+
+def make_order(
+    dataset: SampleSource, config: LoaderConfig, seed: int, placement: Any
+) -> EpochOrder | LengthBucketOrder:
+    """The loader's sample order: a permutation (``EpochOrder``), or with ``bucketing`` batches
+    of similar durations (``LengthBucketOrder``, from the dataset's ``durations()``)."""
+    c = config
+    if c.bucketing is None:
+        return EpochOrder(
+            len(dataset), c.batch_size, c.shuffle, c.drop_last, seed,
+            placement.rank, placement.world_size, c.even_batches, c.shuffle_algorithm,
+        )  # fmt: skip
+    durations = getattr(dataset, "durations", None)
+    if not callable(durations):
+        raise LoaderConfigError(
+            f"bucketing: expected a dataset with durations() (AudioFolder, an audio Manifest "
+            f"or WebDataset), got {type(dataset).__name__}"
+        )
+    return LengthBucketOrder(
+        durations(), c.batch_size, c.shuffle, c.drop_last, seed,
+        placement.rank, placement.world_size, c.bucketing,
+    )  # fmt: skip

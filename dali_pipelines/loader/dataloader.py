@@ -28,7 +28,7 @@ from ..plan.placement import Placement, PythonPlacement, place
 from ..spec import PipelineSpec, load_spec
 from ..spec.io import SpecLike
 from .autotune import AutoTuner
-from .bucketing import LengthBucketOrder
+from .bucketing import make_order
 from .config import (
     DEFAULT_MAX_PIXELS,
     Backend,
@@ -39,7 +39,7 @@ from .config import (
 )
 from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
-from .order import EpochOrder, ShuffleAlgorithm
+from .order import ShuffleAlgorithm
 from .runners import RunSettings, make_runner
 from .state import STATE_VERSION, Sampler, check_epoch, check_state, make_state
 from .stats import LoaderStats
@@ -403,26 +403,3 @@ def _load_spec(
 
         loaded = with_batch_ops(loaded, batch_ops)
     return loaded
-
-
-def make_order(
-    dataset: SampleSource, config: LoaderConfig, seed: int, placement: Any
-) -> EpochOrder | LengthBucketOrder:
-    """The loader's sample order: a permutation (``EpochOrder``), or with ``bucketing`` batches
-    of similar durations (``LengthBucketOrder``, from the dataset's ``durations()``)."""
-    c = config
-    if c.bucketing is None:
-        return EpochOrder(
-            len(dataset), c.batch_size, c.shuffle, c.drop_last, seed,
-            placement.rank, placement.world_size, c.even_batches, c.shuffle_algorithm,
-        )  # fmt: skip
-    durations = getattr(dataset, "durations", None)
-    if not callable(durations):
-        raise LoaderConfigError(
-            f"bucketing: expected a dataset with durations() (AudioFolder, an audio Manifest "
-            f"or WebDataset), got {type(dataset).__name__}"
-        )
-    return LengthBucketOrder(
-        durations(), c.batch_size, c.shuffle, c.drop_last, seed,
-        placement.rank, placement.world_size, c.bucketing,
-    )  # fmt: skip

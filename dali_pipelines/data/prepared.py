@@ -28,19 +28,18 @@ one is refused as a bad sample naming the member.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DatasetError, FileRefusedError
-from .columns import INT64_LIMIT, BoundSource, Boxes
+from .columns import BoundSource, Boxes
 from .npy import Encoding, NpyError, column_encoding, parse_npy
+from .prepared_bind import bind_prepared
 from .prepared_format import (
     FORMAT,
     MANIFEST_NAME,
@@ -301,97 +300,16 @@ class Prepared:
     # -- binding -------------------------------------------------------------------------------
     def bind(self, layout: Layout) -> BoundSource:
         """The readers of ``layout``'s columns; :class:`DatasetError` names a missing column
-        and lists what the prepared data holds."""
-        if layout.audio is not None:
-            raise DatasetError(
-                f"{self.root}: expected an image spec (prepared data holds images), got an "
-                "audio spec"
-            )
-        for column in layout.images:
-            if column.key not in self.images:
-                raise DatasetError(
-                    f"source.outputs.{column.name}: expected a stored image column, got "
-                    f"{column.key!r}; {self._holds()}"
-                )
-        labels: list[Callable[[int], int]] = []
-        num_classes = None
-        for position, output in enumerate(layout.labels):
-            if output.column not in self.labels:
-                raise DatasetError(
-                    f"source.outputs.{output.name}: expected a stored label column, got "
-                    f"{output.column!r}; {self._holds()}"
-                )
-            count = self._label_classes(output)
-            values = self.labels[output.column]
-            labels.append(functools.partial(_item, values))
-            num_classes = count if position == 0 else num_classes
-        features: list[Callable[[int], np.ndarray]] = []
-        for group in layout.features:
-            missing = [c for c in group.columns if c not in self.features]
-            if missing:
-                raise DatasetError(
-                    f"source.outputs.{group.name}: expected stored feature columns, got "
-                    f"{missing} missing; {self._holds()}"
-                )
-            matrix = np.stack([self.features[c] for c in group.columns], axis=1)
-            features.append(matrix.__getitem__)
-        boxes: Callable[[int], Boxes] | None = None
-        if layout.boxes is not None:
-            stored = layout.boxes.column
-            if stored not in self.boxes_columns:
-                raise DatasetError(
-                    f"source.outputs.{layout.boxes.name}: expected a stored boxes column, got "
-                    f"{stored!r}; {self._holds()}"
-                )
-            boxes = functools.partial(self._boxes, stored)
-            if not layout.labels:
-                num_classes = self._stored_classes(stored)
+        and lists what the prepared data holds (:func:`~.prepared_bind.bind_prepared`)."""
+        self._bound = bind_prepared(self, layout)
         self._image_keys = tuple(c.key for c in layout.images)
-        self._raw = {c.key for c in layout.images if self._encoding(c.key) == "npy"}
-        self._bound = BoundSource(
-            dataset=self,
-            images=tuple(functools.partial(self._read, c.key) for c in layout.images),
-            image_paths=tuple(functools.partial(self._path, c.key) for c in layout.images),
-            labels=tuple(labels),
-            features=tuple(features),
-            boxes=boxes,
-            num_classes=num_classes,
-            encodings=tuple(self._encoding(c.key) for c in layout.images),
-        )
+        self._raw = {c.key for c in layout.images if self.encoding(c.key) == "npy"}
         return self._bound
 
-    def _encoding(self, column: str) -> Encoding:
+    def encoding(self, column: str) -> Encoding:
+        """``npy`` when the column was stored raw (``prepare --raw``), else ``encoded``."""
         exts = {ext for shard in self.images[column].ext for ext in shard}
         return column_encoding(exts, f"{self.root}: images {column!r}")
-
-    def _stored_classes(self, column: str) -> int | None:
-        count = self._manifest.num_classes.get(column)
-        names = self._manifest.classes.get(column)
-        if count is None and names is not None:
-            count = len(names)
-        return count
-
-    def _label_classes(self, output: Any) -> int | None:
-        """The class count of a label output; its declared ``classes`` must be the stored."""
-        stored = self._manifest.classes.get(output.column)
-        declared = output.classes
-        if declared is not None and stored is not None and tuple(declared) != tuple(stored):
-            raise DatasetError(
-                f"source.outputs.{output.name}.classes: expected the prepared data's classes of "
-                f"column {output.column!r} {list(stored)}, got {list(declared)} (prepare the "
-                "data again with this spec)"
-            )
-        count = self._stored_classes(output.column)
-        if declared is not None:
-            count = len(declared)
-        values = self.labels[output.column]
-        limit = INT64_LIMIT if count is None else count
-        if len(values) and int(values.max()) >= limit:
-            raise DatasetError(
-                f"{self.root}: labels {output.column!r}: expected class indices < {limit}, got "
-                f"{int(values.max())}"
-            )
-        return count
 
     def _read(self, column: str, index: int) -> np.ndarray:
         data = self.read_member(index, column)
@@ -476,10 +394,6 @@ class Prepared:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._pid = os.getpid()
-
-
-def _item(values: np.ndarray, index: int) -> int:
-    return int(values[index])
 
 
 __all__ = ["Prepared", "is_prepared"]

@@ -7,6 +7,8 @@ file when the data is at fault.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DaliPipelinesError(Exception):
     """Root of every error raised by dali_pipelines."""
@@ -121,3 +123,32 @@ class PythonStageError(DaliPipelinesError, RuntimeError):
         self.op = op
         self.index = index
         self.path = path
+
+
+class StorageError(DaliPipelinesError, RuntimeError):
+    """Object storage that did not serve an object: it failed on every attempt within the
+    deadline, refused the credentials, or a client package is missing.
+
+    Never a bad sample to skip (the data may be fine; the storage is not): it stops the loader,
+    naming the object (``url``, with any credentials redacted) and the last cause. Constructible
+    from its message alone, as torch's DataLoader re-raises a worker's exception by type.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None):
+        super().__init__(message)
+        self.url = url
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles across processes with its url
+        return _rebuild, (type(self), str(self), self.url)
+
+
+class ObjectNotFoundError(StorageError, FileNotFoundError):
+    """An object that is not there (HTTP 404). A ``FileNotFoundError`` too: read for a sample,
+    it is a bad sample like a missing local file (raised or skipped by ``on_error``)."""
+
+    def __str__(self) -> str:  # OSError's own would print its args tuple
+        return str(self.args[0]) if self.args else ""
+
+
+def _rebuild(kind: type[StorageError], message: str, url: str | None) -> StorageError:
+    return kind(message, url=url)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,26 +40,22 @@ from ..errors import DatasetError, FileRefusedError
 from .columns import BoundSource, Boxes
 from .npy import Encoding, NpyError, column_encoding, parse_npy
 from .prepared_bind import bind_prepared
-from .prepared_format import (
-    FORMAT,
-    MANIFEST_NAME,
-    VERSION,
-    PreparedManifest,
-    read_json_model,
-)
+from .prepared_files import LocalFiles, RemoteFiles
+from .prepared_format import FORMAT, MANIFEST_NAME, VERSION, PreparedManifest
 from .prepared_index import (
     TAR_BLOCK,
     BoxColumn,
     ImageColumn,
     box_column,
     check_columns,
-    check_shard,
     gather,
     image_column,
-    load_index,
     tar_header_name,
 )
 from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
+from .storage.options import StorageOptions
+from .storage.readahead import Read
+from .storage.urls import ObjectUrl, is_remote, local_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
@@ -80,22 +76,33 @@ class Prepared:
     ``max_file_bytes`` bounds one image member as ``ImageFolder`` bounds a file.
     """
 
+    #: The runner's read-ahead hook: set for remote data only (local reads need none).
+    prepare_epoch: Callable[..., None] | None = None
+
     def __init__(
         self,
         root: str | os.PathLike[str],
         *,
         verify: bool = False,
         max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+        storage: StorageOptions | None = None,
     ):
         self.max_file_bytes = check_limit(max_file_bytes, "Prepared.max_file_bytes")
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise DatasetError(
-                f"Prepared.root: expected the output folder of dali-pipelines prepare, got "
-                f"{str(root)!r}"
-            )
-        where = self.root / MANIFEST_NAME
-        manifest: PreparedManifest = read_json_model(where, PreparedManifest, "prepared manifest")
+        self._files: LocalFiles | RemoteFiles
+        if is_remote(os.fspath(root)):  # s3://bucket/prepared: ranged reads of its shards
+            self._files = RemoteFiles(ObjectUrl(os.fspath(root).rstrip("/")), storage)
+            self.prepare_epoch = self._files.reads.prepare_epoch
+        else:
+            self._files = LocalFiles(Path(local_path(root)))
+            if not self._files.root.is_dir():
+                raise DatasetError(
+                    f"Prepared.root: expected the output folder of dali-pipelines prepare, got "
+                    f"{str(root)!r}"
+                )
+        #: The folder (a ``Path``) or the URL prefix (an ``ObjectUrl``, shown redacted).
+        self.root: Path | ObjectUrl = self._files.root
+        where = self._files.where
+        manifest = self._files.manifest()
         if not manifest.complete:
             raise DatasetError(
                 f"{where}: complete: expected true, got false (an interrupted prepare run: "
@@ -104,11 +111,9 @@ class Prepared:
         if not manifest.shards:
             raise DatasetError(f"{where}: shards: expected at least one shard, got none")
         self._manifest = manifest
-        self.paths: tuple[str, ...] = tuple(
-            check_shard(self.root, where, entry.name, entry.bytes, entry.sha256, verify)
-            for entry in manifest.shards
-        )
-        indexes = [load_index(self.root, entry) for entry in manifest.shards]
+        #: The shards' paths (remote: their URLs, redacted), for messages.
+        self.paths: tuple[str, ...] = self._files.check_shards(manifest.shards, verify)
+        indexes = [self._files.index(entry) for entry in manifest.shards]
         counts = np.array([len(index.keys) for index in indexes], dtype=np.int64)
         #: Global index of each shard's first sample (and the total at the end).
         self._starts = np.concatenate([[0], np.cumsum(counts)])
@@ -147,27 +152,29 @@ class Prepared:
             manifest.classes.get(next(iter(self.labels))) if self.labels else None
         )
         self._check_headers()
-        self._maps: dict[int, np.memmap] = {}
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
         self._bound: BoundSource | None = None
         self._image_keys: tuple[str, ...] = ()
         self._raw: set[str] = set()
 
     # -- reading -------------------------------------------------------------------------------
-    def _map(self, shard: int) -> np.memmap:
-        if self._pid != os.getpid():  # a forked child: its own maps and an unheld lock
-            self._lock = threading.Lock()
-            self._maps = {}
-            self._pid = os.getpid()
-        mapped = self._maps.get(shard)
-        if mapped is None:
-            with self._lock:
-                mapped = self._maps.get(shard)
-                if mapped is None:
-                    mapped = np.memmap(self.paths[shard], dtype=np.uint8, mode="r")
-                    self._maps[shard] = mapped
-        return mapped
+    def _with_header(self, shard: int, offset: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the tar header block before a member's data, the data): one read of both."""
+        lead = TAR_BLOCK if offset >= TAR_BLOCK else 0
+        block = self._files.read(shard, offset - lead, offset + size)
+        return block[:lead], block[lead:]
+
+    def _planned(self, index: int) -> list[Read]:
+        """The ranges sample ``index``'s bound image columns read (for the read-ahead)."""
+        files = self._files
+        assert isinstance(files, RemoteFiles)
+        reads = []
+        for column in self._image_keys:
+            found = self.images[column]
+            offset, size = int(found.offset[index]), int(found.size[index])
+            if self.max_file_bytes is None or size <= self.max_file_bytes:
+                lead = TAR_BLOCK if offset >= TAR_BLOCK else 0
+                reads.append(files.range(int(self._shard[index]), offset - lead, offset + size))
+        return reads
 
     def _column(self, column: str) -> ImageColumn:
         found = self.images.get(column)
@@ -185,11 +192,10 @@ class Prepared:
         offset, size = int(found.offset[index]), int(found.size[index])
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise too_large(self.member_path(index, column), size, self.max_file_bytes)
-        mapped = self._map(shard)
-        header = mapped[offset - TAR_BLOCK : offset] if offset >= TAR_BLOCK else b""
+        header, data = self._with_header(shard, offset, size)
         if tar_header_name(header) != self._member(shard, position, column):
             self._mismatch(shard, position, column, offset, header)
-        return np.asarray(mapped[offset : offset + size])
+        return data
 
     def _member(self, shard: int, position: int, column: str) -> str:
         ext = self.images[column].ext[shard][position]
@@ -210,20 +216,14 @@ class Prepared:
     def _check_headers(self) -> None:
         """Each shard's first and last member of every image column is where its index says
         (two small reads a shard and column: a systematic offset error fails here)."""
-        for shard, path in enumerate(self.paths):
+        for shard in range(len(self.paths)):
             count = int(self._starts[shard + 1] - self._starts[shard])
-            if count == 0:
-                continue
-            with open(path, "rb") as handle:
-                for column, found in self.images.items():
-                    for position in {0, count - 1}:
-                        offset = int(found.offset[int(self._starts[shard]) + position])
-                        header = b""
-                        if offset >= TAR_BLOCK:
-                            handle.seek(offset - TAR_BLOCK)
-                            header = handle.read(TAR_BLOCK)
-                        if tar_header_name(header) != self._member(shard, position, column):
-                            self._mismatch(shard, position, column, offset, header)
+            for column, found in self.images.items():
+                for position in {0, count - 1} if count else ():
+                    offset = int(found.offset[int(self._starts[shard]) + position])
+                    header, _ = self._with_header(shard, offset, 0)
+                    if tar_header_name(header) != self._member(shard, position, column):
+                        self._mismatch(shard, position, column, offset, header)
 
     def extent(self, index: int, column: str) -> tuple[str, int, int]:
         """(shard path, data offset, size) of image column ``column`` of sample ``index``."""
@@ -304,6 +304,8 @@ class Prepared:
         self._bound = bind_prepared(self, layout)
         self._image_keys = tuple(c.key for c in layout.images)
         self._raw = {c.key for c in layout.images if self.encoding(c.key) == "npy"}
+        if isinstance(self._files, RemoteFiles):
+            self._files.reads.set_plan(self._planned)
         return self._bound
 
     def encoding(self, column: str) -> Encoding:
@@ -376,24 +378,13 @@ class Prepared:
         return digest.hexdigest()[:16]
 
     def close(self) -> None:
-        """Drop the memory maps (arrays already returned keep theirs alive)."""
-        with self._lock:
-            self._maps.clear()
+        """Drop the memory maps (arrays already returned keep theirs alive), or end the
+        remote read-ahead."""
+        self._files.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()  # pickled (a spawned worker): maps and lock are per process
-        state["_maps"] = {}
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
 
 
 __all__ = ["Prepared", "is_prepared"]

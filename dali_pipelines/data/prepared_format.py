@@ -237,16 +237,25 @@ def read_json_model(path: Path, model: type[FrozenModel], what: str) -> Any:
     if size > MAX_JSON_BYTES:
         raise DatasetError(f"{path}: expected at most {MAX_JSON_BYTES} bytes, got {size}")
     try:
-        data = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError, RecursionError) as exc:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise DatasetError(f"{path}: expected a {what} (JSON), got {exc}") from exc
+    return parse_json_model(raw, str(path), model, what)
+
+
+def parse_json_model(raw: bytes, where: str, model: type[FrozenModel], what: str) -> Any:
+    """``model`` from JSON bytes (a remote object's); ``where`` names them in errors."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DatasetError(f"{where}: expected a {what} (JSON), got {exc}") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise DatasetError(
-            f"{path}: {field}: expected a valid {what}, got {first['msg']}"
+            f"{where}: {field}: expected a valid {what}, got {first['msg']}"
         ) from None
 
 

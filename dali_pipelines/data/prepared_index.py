@@ -56,12 +56,17 @@ class BoxColumn:
     labels: np.ndarray  # (R,) int64
 
 
-def check_shard(root: Path, where: Path, name: str, size: int, sha256: str, verify: bool) -> str:
-    """The shard's path after checking its name, size and (``verify``) its SHA-256."""
+def check_name(where: object, name: str) -> None:
+    """A shard's name must be a plain file name inside ``shards/``."""
     if not name or name != os.path.basename(name) or name.startswith(".") or "\0" in name:
         raise DatasetError(
             f"{where}: shards: expected a file name inside {SHARDS_DIR}/, got {name!r}"
         )
+
+
+def check_shard(root: Path, where: Path, name: str, size: int, sha256: str, verify: bool) -> str:
+    """The shard's path after checking its name, size and (``verify``) its SHA-256."""
+    check_name(where, name)
     path = root / SHARDS_DIR / name
     try:
         got = os.stat(path).st_size
@@ -90,6 +95,11 @@ def load_index(root: Path, entry: ShardEntry) -> ShardIndex:
     """The index of the shard ``entry``, checked against it and against itself."""
     path = root / SHARDS_DIR / index_name(entry.name)
     index: ShardIndex = read_json_model(path, ShardIndex, "prepared shard index")
+    return check_index(path, index, entry)
+
+
+def check_index(path: object, index: ShardIndex, entry: ShardEntry) -> ShardIndex:
+    """``index`` (read from ``path``) checked against its manifest entry and itself."""
     for field, want, got in (
         ("shard", entry.name, index.shard),
         ("bytes", entry.bytes, index.bytes),
@@ -106,7 +116,7 @@ def load_index(root: Path, entry: ShardEntry) -> ShardIndex:
     return index
 
 
-def _check_lengths(path: Path, index: ShardIndex, n: int) -> None:
+def _check_lengths(path: object, index: ShardIndex, n: int) -> None:
     """Every column holds one entry per sample."""
     lengths: list[tuple[str, int]] = [
         ("source_index", len(index.source_index)),
@@ -127,7 +137,7 @@ def _check_lengths(path: Path, index: ShardIndex, n: int) -> None:
             raise DatasetError(f"{path}: {field}: expected {n} entries (one per sample), got {got}")
 
 
-def _check_extents(path: Path, index: ShardIndex, shard_bytes: int) -> None:
+def _check_extents(path: object, index: ShardIndex, shard_bytes: int) -> None:
     """Every member lies inside the shard, every sample's boxes inside the box table."""
     for name, column in index.images.items():
         offset = np.asarray(column.offset, dtype=np.int64)

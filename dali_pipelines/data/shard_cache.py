@@ -35,7 +35,7 @@ def shard_stamp(path: str, version: int) -> dict[str, int]:
     return {"version": version, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def read_cache(cache: str, stamp: dict[str, int]) -> dict[str, Any] | None:
+def read_cache(cache: str, stamp: dict[str, Any]) -> dict[str, Any] | None:
     """The cache's JSON object when its stamp matches ``stamp``; ``None`` when it is missing,
     stale or unreadable (the caller validates the rest)."""
     try:

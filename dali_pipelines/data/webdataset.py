@@ -35,7 +35,12 @@ from ..errors import DatasetError
 from .columns import BoundSource, parse_number, resolve_labels
 from .read import DEFAULT_MAX_FILE_BYTES, check_limit, too_large
 from .shard_cache import INDEX_VERSION, cache_file, read_cache, shard_stamp, write_cache
+from .storage.options import StorageOptions
+from .storage.readahead import Read
+from .storage.reads import SourceReads
+from .storage.urls import ObjectUrl, is_remote, local_path, redact
 from .webdataset_audio import check_audio_column, shard_durations
+from .webdataset_remote import RemoteShards
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
@@ -45,8 +50,11 @@ MAX_TEXT_BYTES = 1 << 16
 _BRACES = re.compile(r"\{(\d+)\.\.(\d+)\}")
 
 
-def expand_shards(spec: str) -> list[str]:
-    """``shards-{000..002}.tar`` -> three names (WebDataset's brace notation), else a glob."""
+def expand_shards(
+    spec: str, glob_remote: Callable[[ObjectUrl], list[str]] | None = None
+) -> list[str]:
+    """``shards-{000..002}.tar`` -> three names (WebDataset's brace notation), else a glob
+    (of a URL: through ``glob_remote``, a listing)."""
     match = _BRACES.search(spec)
     if match:
         lo, hi = match.group(1), match.group(2)
@@ -54,9 +62,14 @@ def expand_shards(spec: str) -> list[str]:
         return [
             name
             for n in range(int(lo), int(hi) + 1)
-            for name in expand_shards(f"{spec[: match.start()]}{n:0{width}d}{spec[match.end() :]}")
+            for name in expand_shards(
+                f"{spec[: match.start()]}{n:0{width}d}{spec[match.end() :]}", glob_remote
+            )
         ]
-    if any(ch in spec for ch in "*?["):
+    pattern = spec.split("://", 1)[-1].split("?", 1)[0] if is_remote(spec) else spec
+    if any(ch in pattern for ch in "*?["):
+        if glob_remote is not None and is_remote(spec):
+            return glob_remote(ObjectUrl(spec))
         return sorted(glob.glob(spec))
     return [spec]
 
@@ -137,8 +150,27 @@ def load_index(path: str, index_dir: str | None = None) -> Shard:
     return Shard(path, samples)
 
 
+def _local_shards(texts: list[str]) -> list[str]:
+    """The local shard files of ``texts`` (paths, ``file://`` URLs, braces, globs)."""
+    paths: list[str] = []
+    for text in texts:
+        text = local_path(text)
+        found = expand_shards(text)
+        if not found:
+            raise DatasetError(f"WebDataset: expected shards matching {text!r}, found none")
+        paths += found
+    for path in paths:
+        if not os.path.isfile(path):
+            raise DatasetError(f"WebDataset: expected an existing .tar file, got {path!r}")
+    return paths
+
+
 class WebDataset:
-    """Local ``.tar`` shards; samples in shard order, then in order of first appearance."""
+    """``.tar`` shards, local or remote (``s3://``, ``gs://``, ``http(s)://``: see
+    docs/storage.md); samples in shard order, then in order of first appearance."""
+
+    #: The runner's read-ahead hook: set for remote shards only (local reads need none).
+    prepare_epoch: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -146,37 +178,71 @@ class WebDataset:
         *,
         index_dir: str | os.PathLike[str] | None = None,
         max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+        storage: StorageOptions | None = None,
     ):
         #: Bytes one image member may hold (as ImageFolder's files); ``None``: no bound.
         self.max_file_bytes = check_limit(max_file_bytes, "WebDataset.max_file_bytes")
         specs = [urls_or_paths] if isinstance(urls_or_paths, (str, os.PathLike)) else urls_or_paths
-        paths: list[str] = []
-        for spec in specs:
-            text = os.fspath(spec)
-            if "://" in text and not text.startswith("file://"):
-                raise DatasetError(f"WebDataset: expected local .tar paths, got {text!r}")
-            text = text.removeprefix("file://")
-            found = expand_shards(text)
-            if not found:
-                raise DatasetError(f"WebDataset: expected shards matching {text!r}, found none")
-            paths += found
-        for path in paths:
-            if not os.path.isfile(path):
-                raise DatasetError(f"WebDataset: expected an existing .tar file, got {path!r}")
-        #: Where the shards' index and durations caches go (``None``: next to each shard).
+        texts = [os.fspath(spec) for spec in specs]
+        #: Where the shards' index and durations caches go (``None``: next to each shard; for
+        #: remote shards, the storage cache's folder or nowhere).
         self.index_dir = None if index_dir is None else os.fspath(index_dir)
-        self.shards = [load_index(path, self.index_dir) for path in paths]
+        #: Remote shards (``s3://``, ...): their store, indexes and reads; ``None``: local files.
+        self._remote: RemoteShards | None = None
+        if any(is_remote(text) for text in texts):
+            self._open_remote(texts, storage)
+        else:
+            paths = _local_shards(texts)
+            self.shards = [load_index(path, self.index_dir) for path in paths]
         #: Global sample index -> (shard, position in shard).
         self._where: list[tuple[int, int]] = [
             (s, k) for s, shard in enumerate(self.shards) for k in range(len(shard.samples))
         ]
         if not self._where:
-            raise DatasetError(f"WebDataset: expected samples in {paths}, found none")
+            names = [shard.path for shard in self.shards]
+            raise DatasetError(f"WebDataset: expected samples in {names}, found none")
         self._fds: dict[int, int] = {}
+        self._image_columns: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._bound: BoundSource | None = None
         self._audio_column: str | None = None  # an audio layout's extension, once bound
         self._durations: dict[str, np.ndarray] = {}
+
+    def _open_remote(self, texts: list[str], storage: StorageOptions | None) -> None:
+        """Expand the URLs (braces; globs through a listing), index the shards."""
+        if not all(is_remote(text) for text in texts):
+            raise DatasetError(
+                f"WebDataset: expected all shards local or all remote, got {redact(str(texts))}"
+            )
+        reads = SourceReads(storage)
+        urls: list[str] = []
+        for text in texts:
+            for name in expand_shards(text, glob_remote=reads.store.glob):
+                urls.append(name)
+        if not urls:
+            raise DatasetError(f"WebDataset: expected shards matching {redact(str(texts))}")
+        self._remote = RemoteShards(urls, reads, self.index_dir)
+        self.shards = [
+            Shard(self._remote.name(s), samples) for s, samples in enumerate(self._remote.samples)
+        ]
+        self.prepare_epoch = reads.prepare_epoch
+
+    def _pread(self, shard: int, size: int, offset: int) -> np.ndarray:
+        """``size`` bytes at ``offset`` of shard ``shard``: one ``pread`` (no shared file
+        position, so DALI's and the loader's threads may read at once), or a ranged read."""
+        if self._remote is not None:
+            return self._remote.array(shard, offset, size)
+        return np.frombuffer(os.pread(self._fd(shard), size, offset), dtype=np.uint8)
+
+    def _planned(self, index: int) -> list[Read]:
+        """The reads of sample ``index``'s bound image members (for the read-ahead)."""
+        assert self._remote is not None and self._bound is not None
+        reads: list[Read] = []
+        for ext in self._image_columns:
+            shard, _, (offset, size) = self._member(index, ext)
+            if self.max_file_bytes is None or size <= self.max_file_bytes:
+                reads += self._remote.planned(shard, offset, size)
+        return reads
 
     def __len__(self) -> int:
         return len(self._where)
@@ -214,8 +280,7 @@ class WebDataset:
         shard, _, (offset, size) = self._member(index, ext)
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise too_large(self.member_path(index, ext), size, self.max_file_bytes)
-        # pread: no shared file position, so DALI's and the loader's threads may read at once.
-        return np.frombuffer(os.pread(self._fd(shard), size, offset), dtype=np.uint8)
+        return self._pread(shard, size, offset)
 
     def member_path(self, index: int, ext: str) -> str:
         shard, choice, _ = self._member(index, ext)
@@ -230,7 +295,7 @@ class WebDataset:
                 f"{self.member_path(index, ext)}: expected a label or number of at most "
                 f"{MAX_TEXT_BYTES} bytes (webdataset.MAX_TEXT_BYTES), got {size}"
             )
-        data = os.pread(self._fd(shard), size, offset)
+        data = self._pread(shard, size, offset).tobytes()
         try:
             return data.decode("utf-8").strip()
         except UnicodeDecodeError as exc:
@@ -277,6 +342,9 @@ class WebDataset:
             num_classes=num_classes,
         )
         self._audio_column = None if layout.audio is None else layout.images[0].key
+        self._image_columns = tuple(c.key for c in layout.images)
+        if self._remote is not None:
+            self._remote.reads.set_plan(self._planned)
         return self._bound
 
     def durations(self) -> np.ndarray:
@@ -285,6 +353,8 @@ class WebDataset:
         column = self._audio_column
         if column is None:
             raise DatasetError("WebDataset.durations: expected it bound to an audio spec first")
+        if self._remote is not None:
+            raise DatasetError("WebDataset.durations: expected local shards, got remote ones")
         if column not in self._durations:
             parts = [shard_durations(self, s, column) for s in range(len(self.shards))]
             self._durations[column] = np.concatenate(parts)
@@ -328,6 +398,8 @@ class WebDataset:
             for fd in self._fds.values():
                 os.close(fd)
             self._fds.clear()
+        if self._remote is not None:
+            self._remote.reads.close()
 
     def __del__(self) -> None:
         # At interpreter shutdown os may be gone already.

@@ -260,9 +260,9 @@ def test_max_file_bytes_bounds_a_member(folder: Path) -> None:
 def test_maps_reopen_after_fork_pickle_and_close(folder: Path, samples: list[Any]) -> None:
     ds = Prepared(folder)
     first = ds.read_bytes(0)
-    ds._pid = -1  # as a forked child sees it: the maps and lock are the parent's
+    ds._files._pid = -1  # as a forked child sees it: the maps and lock are the parent's
     assert ds.read_bytes(1).tobytes() == samples[1].images["image"]
-    assert ds._pid == os.getpid() and set(ds._maps) == {0}
+    assert ds._files._pid == os.getpid() and set(ds._files._maps) == {0}
     again = pickle.loads(pickle.dumps(ds))
     assert again.read_bytes(5).tobytes() == samples[5].images["image"]
     ds.close()

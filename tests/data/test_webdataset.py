@@ -95,8 +95,8 @@ def test_errors_name_the_shard_sample_and_column(tmp_path: Path) -> None:
         r"part/s00000\.webp, got part/s00000\.jpg, part/s00000\.cls",
     ):
         ds.bind(layout(bad))
-    with pytest.raises(DatasetError, match=r"expected local \.tar paths, got 'https://x/a\.tar'"):
-        WebDataset("https://x/a.tar")
+    with pytest.raises(DatasetError, match=r"URL: expected one of s3://.*, got 'ftp://x/a\.tar'"):
+        WebDataset("ftp://x/a.tar")
     with pytest.raises(DatasetError, match=r"expected shards matching .*nothing-\*\.tar"):
         WebDataset(str(tmp_path / "nothing-*.tar"))
     (tmp_path / "junk.tar").write_bytes(b"not a tar at all" * 40)

@@ -146,16 +146,34 @@ class LengthBucketOrder:
         digest.update(self.config.model_dump_json().encode())
         return digest.hexdigest()[:16]
 
+    #: The slots depend on the world size: a state resumes at its own world and batch size.
+    elastic = False
+
+    def resume(self, epoch: int, batch: int, samples: int) -> tuple[list[np.ndarray], int]:
+        """The batches of ``epoch`` after this rank's first ``batch``, and ``batch``."""
+        del samples  # the same world size: the batch count says it
+        return self.batches(epoch)[batch:], batch
+
+    def consumed(self, epoch: int, start: int, base: int, number: int) -> int:
+        """Samples of ``epoch`` consumed over all ranks once every rank ran ``number`` batches
+        (``start``/``base``: the segment's, unused: a bucketed epoch resumes at a step)."""
+        del start, base
+        steps = self._draw(epoch)[1][:number]
+        mine = (steps[:, None] * self.world_size + np.arange(self.world_size)).reshape(-1)
+        return int(self._sizes[mine].sum())
+
+    def _draw(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The epoch's samples in bucket-major slot order and its order of steps."""
+        epoch = check_epoch(epoch)
+        if not self.shuffle:  # a copy: a caller writing into a batch must not change later epochs
+            return self._sorted.copy(), np.arange(len(self))
+        rng = order_rng(self.seed, epoch)
+        filled = np.concatenate([rng.permutation(bucket) for bucket in self._buckets])
+        return filled, rng.permutation(len(self))
+
     def batches(self, epoch: int) -> list[np.ndarray]:
         """The epoch's batches on this rank (sample indices): a pure function of the setup."""
-        epoch = check_epoch(epoch)
-        steps = np.arange(len(self))
-        if self.shuffle:
-            rng = order_rng(self.seed, epoch)
-            filled = np.concatenate([rng.permutation(bucket) for bucket in self._buckets])
-            steps = rng.permutation(len(self))
-        else:  # a copy: a caller writing into a batch must not change later epochs
-            filled = self._sorted.copy()
+        filled, steps = self._draw(epoch)
         mine = steps * self.world_size + self.rank
         starts, sizes = self._starts[mine].tolist(), self._sizes[mine].tolist()
         return [filled[start : start + size] for start, size in zip(starts, sizes)]

@@ -41,7 +41,7 @@ from .distributed import resolve_placement
 from .iteration import Iterations, LoaderIterator, epoch_batches
 from .order import ShuffleAlgorithm
 from .runners import RunSettings, make_runner
-from .state import STATE_VERSION, Sampler, check_epoch, check_state, make_state
+from .state import STATE_VERSION, Position, Sampler, check_epoch, check_state, make_state
 from .stats import LoaderStats
 from .tuning import signature_defaults
 
@@ -82,8 +82,10 @@ class DataLoader:
     """
 
     _runner: Runner | None
-    # (epoch, batches delivered) of the epoch being iterated; None between epochs.
-    _active: tuple[int, int] | None
+    # Where the epoch being iterated stands; None between epochs (and after its last batch).
+    _active: Position | None
+    # Where the next iteration starts.
+    _next: Position
     # The resume position came from load_state_dict: set_epoch of its epoch keeps it.
     _restored: bool
 
@@ -139,7 +141,7 @@ class DataLoader:
         #: Where each op runs (DALI, Python inline or in workers, torch batch): see ``assess``.
         self.ops_placement: Placement = place(self.plan, self.device, c.python_placement)
         self.pin_memory = c.pin_memory and self._pin_ok(c.pin_memory)
-        self._runner, self._epoch, self._resume_batch, self._active = None, 0, 0, None
+        self._runner, self._next, self._active = None, Position(0), None
         self._restored = False
         self._iterations = Iterations()
         self.sampler = Sampler(self)
@@ -298,14 +300,14 @@ class DataLoader:
         at its first batch. ``epoch`` must be an int >= 0 (``LoaderStateError``).
         """
         epoch = check_epoch(epoch)
-        if not (self._restored and epoch == self._epoch):
-            self._epoch, self._resume_batch, self._restored = epoch, 0, False
+        if not (self._restored and epoch == self._next.epoch):
+            self._next, self._restored = Position(epoch), False
         self._active = None
 
     @property
     def epoch(self) -> int:
         """The epoch the next ``iter()`` will run."""
-        return self._epoch
+        return self._next.epoch
 
     def __iter__(self) -> LoaderIterator:
         if self.autotuner is not None:  # the same batches, timed between them
@@ -349,27 +351,25 @@ class DataLoader:
 
     # -- resume --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Where the loader stands, at a batch boundary: the loader's own position.
+        """Where the loader stands, at a batch boundary: epoch, this rank's batches and the
+        samples consumed over all ranks (:mod:`.state`).
 
         Resume needs no DALI checkpoint: order and augmentations are pure functions of
-        (seed, epoch, index), so restarting the epoch at batch ``k`` reproduces it exactly.
+        (seed, epoch, index), so restarting the epoch where it stopped reproduces it exactly.
         """
-        if self._active is not None and self._active[1] < len(self):
-            position = self._active  # mid-epoch: resume at the next batch of this epoch
-        else:
-            position = (self._epoch, self._resume_batch)
+        position = self._active if self._active is not None else self._next
         return make_state(position, self._setup())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Resume at ``state``'s position on the next iteration (``state_dict()``'s output).
 
         The state is validated (``LoaderStateError`` naming the field): a strict model, the
-        same setup as this loader, ``0 <= batch <= len(loader)`` (``len``: the epoch is done,
-        the next one starts).
+        same setup as this loader (the world size and batch size may differ: the rest of the
+        epoch is split over this loader's ranks, see :mod:`.state`), ``0 <= batch <=
+        len(loader)`` at the saved shape (``len``: the epoch is done, the next one starts).
         """
         drawn = self.config.seed is None
-        position = check_state(state, self._setup(), len(self), seed_drawn=drawn)
-        self._epoch, self._resume_batch = position
+        self._next = check_state(state, self._setup(), self._order, seed_drawn=drawn)
         self._restored, self._active = True, None
 
     def _setup(self) -> dict[str, Any]:

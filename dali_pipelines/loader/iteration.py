@@ -35,6 +35,7 @@ import torch
 
 from ..backends.profile import Profile
 from ..errors import DaliPipelinesError
+from .state import EpochRun, Position
 
 log = logging.getLogger(__name__)
 
@@ -136,31 +137,33 @@ class Iterations:
 def epoch_batches(loader: DataLoader) -> Iterator[Any]:
     """The batches of the loader's next epoch, from its resume position (one iteration)."""
     profile: Profile = loader.profile
-    epoch, start = loader._epoch, loader._resume_batch
-    profile.start_epoch(epoch)
+    start = loader._next
+    profile.start_epoch(start.epoch)
     try:
         if loader._runner is None:  # starting the executor: the first epoch's graph time
             began = time.perf_counter()
             loader._runner = loader._make_runner()
             profile.record("graph", began, time.perf_counter(), count=0)
-        yield from _batches(loader, profile, epoch, start)
+        yield from _batches(loader, profile, start)
     finally:  # an epoch cut short (a break, an error) closes its profile too
         profile.end_epoch()
 
 
-def _batches(loader: DataLoader, profile: Profile, epoch: int, start: int) -> Iterator[Any]:
+def _batches(loader: DataLoader, profile: Profile, start: Position) -> Iterator[Any]:
     assert loader._runner is not None
     clock = time.perf_counter
-    loader._epoch, loader._resume_batch, loader._restored = epoch + 1, 0, False
-    batches = loader._order.batches(epoch)
-    loader._active, done = (epoch, start), start
+    epoch = start.epoch
+    loader._next, loader._restored = Position(epoch + 1), False
+    run = EpochRun(loader._order, start)
+    loader._active = run.position(0)
     loader._checker.start_epoch(epoch)
     # A wait is the time from the loop asking for a batch to receiving it (iter() included).
     asked = clock()
     names = loader.plan.layout.names
     # The epoch that follows, unless the user says otherwise: DALI may flow on into it.
     following = (epoch + 1, loader._order.batches(epoch + 1))
-    for *values, indices in loader._runner.epoch(epoch, batches, start, following):
+    batches = loader._runner.epoch(epoch, run.batches, 0, following)
+    for delivered, (*values, indices) in enumerate(batches, start=1):
         if loader.pin_memory:
             began = clock()
             with profile.range("transfer"):
@@ -169,15 +172,15 @@ def _batches(loader: DataLoader, profile: Profile, epoch: int, start: int) -> It
         if loader._batch_ops is not None:  # classic layout only: (images, labels)
             began = clock()
             with profile.range("batch_ops"):
-                values = list(loader._batch_ops(*values, epoch, done))
+                values = list(loader._batch_ops(*values, epoch, run.base + delivered - 1))
             profile.record("batch_ops", began, clock())
         batch: Any = dict(zip(names, values)) if loader.as_dict else tuple(values)
         began = clock()
         with profile.range("contract"):
             loader._checker(batch)
         profile.record("contract", began, clock())
-        done += 1
-        loader._active = (epoch, done)
+        # After the last batch the position is the next epoch's start (loader._next).
+        loader._active = run.position(delivered)
         profile.batch_done(len(indices))
         handed = clock()
         loader.stats.record_wait(handed - asked)

@@ -21,7 +21,14 @@ from typing import Literal
 
 import numpy as np
 
-from .shuffle import CHUNK, FEISTEL_VERSION, FeistelPermutation, rank_index_chunks, split_count
+from .shuffle import (
+    CHUNK,
+    FEISTEL_VERSION,
+    FeistelPermutation,
+    rank_index_chunks,
+    rank_positions,
+    split_count,
+)
 
 ShuffleAlgorithm = Literal["randperm", "feistel"]
 SHUFFLE_ALGORITHMS: tuple[str, ...] = ("randperm", "feistel")
@@ -56,6 +63,9 @@ class EpochOrder:
                 f"got {self.shuffle_algorithm!r}"
             )
 
+    #: A state saved at another world size or batch size resumes this order (elastic resume).
+    elastic = True
+
     @property
     def _feistel(self) -> bool:
         return self.shuffle and self.shuffle_algorithm == "feistel"
@@ -73,18 +83,32 @@ class EpochOrder:
     @property
     def samples_per_rank(self) -> int:
         """Samples this rank delivers per epoch (DistributedSampler.num_samples)."""
+        return self.segment_samples(0)
+
+    def segment_samples(self, start: int) -> int:
+        """Samples this rank delivers in the epoch's segment from global position ``start``."""
         return split_count(
             self.num_samples_total,
             self.rank,
             self.world_size,
             drop_last=self.drop_last,
             even=self.even_batches,
+            start=start,
         )
 
     def __len__(self) -> int:
         """Batches per epoch on this rank, as torch's DataLoader over a DistributedSampler."""
-        m = self.samples_per_rank
+        return self.batch_count(0)
+
+    def batch_count(self, start: int) -> int:
+        """Batches of this rank in the epoch's segment from global position ``start``."""
+        m = self.segment_samples(start)
         return m // self.batch_size if self.drop_last else math.ceil(m / self.batch_size)
+
+    @property
+    def step_samples(self) -> int:
+        """Global samples consumed by one batch on every rank (``batch_size * world_size``)."""
+        return self.batch_size * self.world_size
 
     def permutation(self, epoch: int) -> np.ndarray:
         n = self.num_samples_total
@@ -98,25 +122,26 @@ class EpochOrder:
         generator.manual_seed(self.seed + epoch)
         return torch.randperm(n, generator=generator).numpy().astype(np.int64)
 
-    def rank_indices(self, epoch: int) -> np.ndarray:
-        """This rank's sample indices for ``epoch``, in delivery order."""
+    def rank_indices(self, epoch: int, start: int = 0) -> np.ndarray:
+        """This rank's sample indices for ``epoch`` from global position ``start``, in
+        delivery order (``start=0``: the whole epoch, as ``DistributedSampler``)."""
         if self._feistel:
-            chunks = list(self.rank_index_chunks(epoch, chunk=max(1, self.samples_per_rank)))
+            count = max(1, self.segment_samples(start))
+            chunks = list(self.rank_index_chunks(epoch, chunk=count, start=start))
             return chunks[0] if chunks else np.empty(0, dtype=np.int64)
-        indices = self.permutation(epoch)
-        if not self.even_batches:
-            return indices[self.rank :: self.world_size]
-        total = self.samples_per_rank * self.world_size
-        if total > len(indices):  # pad by wrap-around, repeating the list if needed
-            reps = math.ceil(total / len(indices))
-            indices = np.tile(indices, reps)
-        indices = indices[:total]
-        return indices[self.rank : total : self.world_size]
+        n = self.num_samples_total
+        count = self.segment_samples(start)
+        positions = rank_positions(n, self.rank, self.world_size, count, start=start)
+        if not self.shuffle:
+            return positions
+        return self.permutation(epoch)[positions]
 
-    def rank_index_chunks(self, epoch: int, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    def rank_index_chunks(
+        self, epoch: int, chunk: int = CHUNK, start: int = 0
+    ) -> Iterator[np.ndarray]:
         """:meth:`rank_indices` ``chunk`` at a time: bounded memory with the Feistel shuffle."""
         if not self._feistel:
-            indices = self.rank_indices(epoch)
+            indices = self.rank_indices(epoch, start)
             yield from (indices[i : i + chunk] for i in range(0, len(indices), chunk))
             return
         yield from rank_index_chunks(
@@ -126,10 +151,29 @@ class EpochOrder:
             drop_last=self.drop_last,
             even=self.even_batches,
             chunk=chunk,
+            start=start,
         )
 
-    def batches(self, epoch: int) -> list[np.ndarray]:
-        """The epoch's batches on this rank (the last one shorter unless ``drop_last``)."""
-        indices = self.rank_indices(epoch)
-        count = len(self)
-        return [indices[i * self.batch_size : (i + 1) * self.batch_size] for i in range(count)]
+    def batches(self, epoch: int, start: int = 0) -> list[np.ndarray]:
+        """The epoch's batches on this rank from global position ``start`` (the last one
+        shorter unless ``drop_last``)."""
+        indices = self.rank_indices(epoch, start)
+        count, size = self.batch_count(start), self.batch_size
+        return [indices[i * size : (i + 1) * size] for i in range(count)]
+
+    def resume(self, epoch: int, batch: int, samples: int) -> tuple[list[np.ndarray], int]:
+        """The batches left of ``epoch`` once ``samples`` of it were consumed across all ranks,
+        and the number of the first (``batch``: this rank's count when the state was saved).
+
+        Any world size and batch size: the segment from ``samples`` is split as a fresh run
+        would split a whole epoch; the first batch's number is the step a run of this shape
+        would be at, ``samples // (batch_size * world_size)``.
+        """
+        del batch  # the global position says it all for a permutation
+        return self.batches(epoch, samples), samples // self.step_samples
+
+    def consumed(self, epoch: int, start: int, base: int, number: int) -> int:
+        """Samples of ``epoch`` consumed over all ranks once every rank ran ``number`` batches
+        of the segment from global position ``start`` (its first batch numbered ``base``)."""
+        del epoch
+        return min(start + (number - base) * self.step_samples, self.num_samples_total)

@@ -157,26 +157,44 @@ class FeistelPermutation:
 
 
 def split_count(
-    n: int, rank: int, world_size: int, *, drop_last: bool = False, even: bool = True
+    n: int,
+    rank: int,
+    world_size: int,
+    *,
+    drop_last: bool = False,
+    even: bool = True,
+    start: int = 0,
 ) -> int:
-    """Samples of ``rank`` per epoch, as ``DistributedSampler.num_samples`` (``even=False``:
-    ``range(rank, n, world_size)``, no padding)."""
+    """Samples of ``rank`` in the epoch's positions ``start..n``, as
+    ``DistributedSampler.num_samples`` for ``start=0`` (``even=False``: ``range(start + rank, n,
+    world_size)``, no padding)."""
+    remaining = n - start
+    if remaining <= 0:
+        return 0
     if not even:
-        return len(range(rank, n, world_size))
-    if drop_last and n % world_size:
-        return math.ceil((n - world_size) / world_size)
-    return math.ceil(n / world_size)
+        return len(range(start + rank, n, world_size))
+    if drop_last:
+        return remaining // world_size
+    return math.ceil(remaining / world_size)
 
 
 def rank_positions(
-    n: int, rank: int, world_size: int, count: int, start: int = 0, stop: int | None = None
+    n: int,
+    rank: int,
+    world_size: int,
+    count: int,
+    first: int = 0,
+    stop: int | None = None,
+    *,
+    start: int = 0,
 ) -> np.ndarray:
-    """Epoch positions of this rank's samples ``start:stop`` of ``count``: ``rank + k world``
-    wrapped modulo ``n`` (``DistributedSampler``'s padding by wrap-around)."""
+    """Epoch positions of this rank's samples ``first:stop`` of ``count`` in the segment that
+    begins at global position ``start``: ``start + rank + k world``, wrapped modulo ``n``
+    (``DistributedSampler``'s padding by wrap-around, continued past the epoch's end)."""
     stop = count if stop is None else min(stop, count)
-    k = np.arange(start, stop, dtype=np.int64)
-    positions = k * world_size + rank
-    if count * world_size > n:
+    k = np.arange(first, stop, dtype=np.int64)
+    positions = start + k * world_size + rank
+    if start + count * world_size > n:
         positions %= n
     return positions
 
@@ -189,8 +207,13 @@ def rank_index_chunks(
     drop_last: bool = False,
     even: bool = True,
     chunk: int = CHUNK,
+    start: int = 0,
 ) -> Iterator[np.ndarray]:
-    """This rank's sample indices of the epoch in delivery order, ``chunk`` at a time."""
-    count = split_count(perm.n, rank, world_size, drop_last=drop_last, even=even)
-    for begin in range(0, count, chunk):
-        yield perm.take(rank_positions(perm.n, rank, world_size, count, begin, begin + chunk))
+    """This rank's sample indices of the epoch from global position ``start`` in delivery
+    order, ``chunk`` at a time."""
+    count = split_count(perm.n, rank, world_size, drop_last=drop_last, even=even, start=start)
+    for first in range(0, count, chunk):
+        positions = rank_positions(
+            perm.n, rank, world_size, count, first, first + chunk, start=start
+        )
+        yield perm.take(positions)

@@ -76,9 +76,25 @@ NONSENSE = [
     ({"spec": None}, r"state\.spec: expected a string, got None$"),
     ({"world_size": 0}, r"state\.world_size: expected an int >= 1, got 0$"),
     ({"surplus": 1}, r"state\.surplus: expected no such key"),
-    ({"version": 2}, r"state\.version: expected 1, got 2$"),
-    ({"version": 1.0}, r"state\.version: expected 1, got 1\.0$"),
-    ({"batch_size": 5}, r"state\.batch_size: expected 4 \(this loader\), got 5$"),
+    ({"version": 3}, r"state\.version: expected 1 or 2, got 3$"),
+    ({"version": 2.0}, r"state\.version: expected 1 or 2, got 2\.0$"),
+    ({"version": 1}, r"state\.samples: expected no such key in a version 1 state$"),
+    ({"samples": None}, r"state\.samples: expected an int >= 0, got None$"),
+    ({"samples": -1}, r"state\.samples: expected an int >= 0, got -1$"),
+    ({"samples": 1.5}, r"state\.samples: expected an int >= 0, got 1\.5$"),
+    (
+        {"samples": 4},
+        r"state\.batch: expected 1 \(state\.samples // \(batch_size \* world_size\)\), got 0$",
+    ),
+    (
+        {"samples": 10**6, "batch": 10**6 // 4},
+        r"state\.batch: expected an int <= 6 \(.*\), got 250000$",
+    ),
+    (
+        {"samples": 10**6, "world_size": 2},
+        r"state\.samples: expected an int < dataset_size=\d+ \(an epoch in progress\), "
+        r"got 1000000$",
+    ),
     ({"spec": "0" * 16}, r"state\.spec: expected '[0-9a-f]+' \(this loader\), got '0{16}'$"),
 ]
 
@@ -95,7 +111,9 @@ def test_a_nonsense_state_is_refused_naming_the_field(
         assert (loader.epoch, len([_ids(b) for b in loader])) == (0, LEN)
 
 
-@pytest.mark.parametrize("key", ["version", "epoch", "batch", "seed", "spec", "drop_last"])
+@pytest.mark.parametrize(
+    "key", ["version", "epoch", "batch", "samples", "seed", "spec", "drop_last"]
+)
 def test_a_missing_key_is_named(jpeg_folder: Path, key: str) -> None:
     with _loader(jpeg_folder) as loader:
         state = loader.state_dict()

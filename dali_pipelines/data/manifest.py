@@ -25,7 +25,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,8 +38,12 @@ from .manifest_audio import ManifestAudio, segment_columns
 from .manifest_csv import is_plain, plain_records, uniform_columns, uniform_rows
 from .manifest_parquet import ParquetTable
 from .manifest_paths import resolve_paths
+from .manifest_remote import ObjectColumn, RemoteManifest
 from .manifest_values import check_empty, feature_matrix, label_array
 from .paths import read_file
+from .read import DEFAULT_MAX_FILE_BYTES, check_limit
+from .storage.options import StorageOptions
+from .storage.urls import ObjectUrl, is_remote, local_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
@@ -72,7 +76,11 @@ class ManifestLimits:
 
 
 class Manifest:
-    """Rows of a ``.csv`` (header line first) or ``.jsonl`` (one JSON object per line) file."""
+    """Rows of a ``.csv`` (header line first) or ``.jsonl`` (one JSON object per line) file,
+    local or remote (``s3://bucket/train.csv``: docs/storage.md)."""
+
+    #: The runner's read-ahead hook: set for a remote manifest only.
+    prepare_epoch: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -80,17 +88,27 @@ class Manifest:
         *,
         check_files: bool = True,
         limits: ManifestLimits | None = None,
+        max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+        storage: StorageOptions | None = None,
     ):
-        self.file = Path(path)
         self.check_files = check_files
+        #: Bytes one image file or object may hold; ``None``: no bound.
+        self.max_file_bytes = check_limit(max_file_bytes, "Manifest.max_file_bytes")
         self.limits = ManifestLimits() if limits is None else limits
         if not isinstance(self.limits, ManifestLimits):
             got = type(self.limits).__name__
             raise DatasetError(f"Manifest.limits: expected a ManifestLimits, got {got}")
-        if not self.file.is_file():
+        #: A remote manifest's objects and reads (docs/storage.md); ``None``: a local file.
+        self._remote = RemoteManifest(ObjectUrl(str(path)), storage) if is_remote(path) else None
+        self.file: Path | ObjectUrl = Path(local_path(path))
+        if self._remote is not None:
+            self.file, self.root = self._remote.url, str(self._remote.root)
+            self._remote.max_file_bytes = self.max_file_bytes
+            self.prepare_epoch = self._remote.reads.prepare_epoch
+        elif not self.file.is_file():
             raise DatasetError(f"Manifest.path: expected a CSV or JSONL file, got {str(path)!r}")
-        # Resolved once: every image path must stay under this folder.
-        self.root = os.path.realpath(self.file.parent)
+        else:  # resolved once: every image path must stay under this folder
+            self.root = os.path.realpath(self.file.parent)
         suffix = self.file.suffix.lower()
         if suffix not in (".csv", ".jsonl", ".ndjson", ".parquet"):
             raise DatasetError(
@@ -98,7 +116,10 @@ class Manifest:
             )
         self._csv = suffix == ".csv"
         what = "ManifestLimits.max_bytes"
-        self._raw = read_data_file(self.file, self.limits.max_bytes, what)
+        if isinstance(self.file, Path):
+            self._raw = read_data_file(self.file, self.limits.max_bytes, what)
+        elif self._remote is not None:
+            self._raw = self._remote.raw(self.limits.max_bytes, what)
         self._parquet = ParquetTable(self.file, self._raw) if suffix == ".parquet" else None
         self._digest = hashlib.sha256(self._raw).hexdigest()[:16]
         # No quotes, NUL or lone CR, UTF-8, lines within the limit: records are split lines.
@@ -330,16 +351,7 @@ class Manifest:
             + [o.column for o in layout.labels]
             + [c for o in layout.features for c in o.columns]
         )
-        image_files = [
-            resolve_paths(
-                self.root,
-                table[c.key],
-                functools.partial(self._where, column=c.key),
-                "the manifest's folder",
-                self.check_files,
-            )
-            for c in layout.images
-        ]
+        image_files = [self._files(c.key, table[c.key]) for c in layout.images]
         labels, num_classes = [], None
         for position, output in enumerate(layout.labels):
             where = functools.partial(self._where, column=output.column)
@@ -351,11 +363,11 @@ class Manifest:
             feature_matrix(table, o.columns, self._count, self._where, self._csv).__getitem__
             for o in layout.features
         ]
-        readers: list[Callable[[int], np.ndarray]] = [
-            functools.partial(read_file, files) for files in image_files
-        ]
+        readers: list[Callable[[int], np.ndarray]] = [self._reader(f) for f in image_files]
         paths: list[Callable[[int], str]] = [files.__getitem__ for files in image_files]
         self._audio = None
+        if layout.audio is not None and self._remote is not None:
+            raise DatasetError(f"{self.file}: expected a local manifest for audio, got a URL")
         if layout.audio is not None:  # whole files or segments (see manifest_audio)
             self._audio = ManifestAudio(
                 self.file.name, list(image_files[0]), table, layout.audio, self._where
@@ -370,6 +382,20 @@ class Manifest:
             num_classes=num_classes,
         )
         return self._bound
+
+    def _files(self, column: str, cells: Sequence[Any]) -> Sequence[str]:
+        """A path column's checked files (local) or objects (remote)."""
+        where = functools.partial(self._where, column=column)
+        if self._remote is not None:
+            return self._remote.resolve(cells, where, self.check_files)
+        what = "the manifest's folder"
+        return resolve_paths(self.root, cells, where, what, self.check_files)
+
+    def _reader(self, files: Sequence[str]) -> Callable[[int], np.ndarray]:
+        if isinstance(files, ObjectColumn) and self._remote is not None:
+            self._remote.reads.set_plan(self._remote.planned)
+            return functools.partial(self._remote.read, files)
+        return functools.partial(read_file, files, max_bytes=self.max_file_bytes)
 
     def durations(self) -> np.ndarray:
         """Seconds per row of an audio manifest (float64): its duration column, else the files'

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
+from .storage.urls import ObjectUrl
 
 
 class ParquetTable:
     """The Arrow table of one Parquet manifest."""
 
-    def __init__(self, file: Path, raw: bytes):
+    def __init__(self, file: Path | ObjectUrl, raw: bytes):
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq

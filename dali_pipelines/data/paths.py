@@ -42,8 +42,10 @@ def safe_path(root: str, value: Any, where: str, what: str, check_file: bool = T
     return full
 
 
-def read_file(files: Sequence[str], index: int) -> np.ndarray:
+def read_file(
+    files: Sequence[str], index: int, max_bytes: int | None = DEFAULT_MAX_FILE_BYTES
+) -> np.ndarray:
     """Bytes of ``files[index]`` (a path checked by :func:`safe_path`): a regular file of at
-    most ``DEFAULT_MAX_FILE_BYTES`` (see :mod:`.read`)."""
+    most ``max_bytes`` (see :mod:`.read`)."""
     # O_NOFOLLOW: a file swapped for a symlink after the check is refused, not followed out.
-    return read_regular(files[index], DEFAULT_MAX_FILE_BYTES, follow_symlinks=False)
+    return read_regular(files[index], max_bytes, follow_symlinks=False)

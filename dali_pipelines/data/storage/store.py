@@ -107,18 +107,22 @@ class ObjectStore:
         return object_info(url, raw)
 
     def listing(self, folder: ObjectUrl) -> dict[str, ObjectInfo]:
-        """Every object under ``folder`` (recursively) by URL: one paged listing."""
-        raw = with_retries(
-            lambda t: self._run(folder, "find", t, folder.url, detail=True),
-            folder,
-            "listing",
-            self.options,
-        )
+        """The objects directly in ``folder`` by URL (one paged listing; sub-folders are not
+        descended into); an absent folder lists nothing."""
+
+        def listed(timeout: float) -> Any:
+            try:
+                return self._run(folder, "ls", timeout, folder.url, detail=True)
+            except FileNotFoundError:
+                return []
+
+        raw = with_retries(listed, folder, "listing", self.options)
         out: dict[str, ObjectInfo] = {}
-        for name, entry in raw.items():
-            url = ObjectUrl(f"{folder.scheme}://{name.split('://', 1)[-1]}")
-            if entry.get("type", "file") != "directory":
-                out[url.url] = object_info(url, entry)
+        for entry in raw:
+            if entry.get("type", "file") == "directory":
+                continue
+            url = ObjectUrl(f"{folder.scheme}://{str(entry['name']).split('://', 1)[-1]}")
+            out[url.url] = object_info(url, entry)
         return out
 
     def glob(self, pattern: ObjectUrl) -> list[str]:

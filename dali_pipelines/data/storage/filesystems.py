@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import StorageError
 from .options import StorageOptions
-from .urls import PACKAGES
+from .urls import PACKAGES, redact
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +73,31 @@ def _missing(protocol: str, exc: BaseException) -> StorageError:
     )
 
 
+#: Library loggers that write request URLs at DEBUG (fsspec's HTTP logs each one): their
+#: records are redacted like our messages, so a signed URL's signature is not logged either.
+_URL_LOGGERS = ("fsspec", "fsspec.http", "fsspec.asyn", "s3fs", "gcsfs")
+
+
+class _Redacting(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        shown = redact(text)
+        if shown != text:
+            record.msg, record.args = shown, None
+        return True
+
+
+def _redact_library_logs() -> None:
+    for name in _URL_LOGGERS:
+        logger_ = logging.getLogger(name)
+        if not any(isinstance(f, _Redacting) for f in logger_.filters):
+            logger_.addFilter(_Redacting())
+
+
 def make_filesystem(protocol: str, options: StorageOptions) -> Any:
     """A new fsspec filesystem for ``protocol`` with our settings; :class:`StorageError`
     naming the package to install when the protocol's backend is missing."""
+    _redact_library_logs()
     try:
         fsspec = importlib.import_module("fsspec")
     except ImportError as exc:

@@ -55,7 +55,9 @@ def http_status(error: BaseException) -> int | None:
 
 def transient(error: BaseException) -> bool:
     """Whether ``error`` may pass on its own: worth another attempt."""
-    if isinstance(error, FileNotFoundError | PermissionError | IsADirectoryError):
+    if isinstance(error, FileNotFoundError):
+        return not _missing(error)
+    if isinstance(error, PermissionError | IsADirectoryError):
         return False
     status = http_status(error)
     if status is not None and 400 <= status < 500 and status not in (408, 429):

@@ -14,10 +14,12 @@ from .errors import (
     LoaderConfigError,
     LoaderStateError,
     MissingFilesError,
+    ObjectNotFoundError,
     PythonStageError,
     RegistryError,
     SampleDecodeError,
     SpecError,
+    StorageError,
 )
 from .ops.batch import BatchOp, BatchOpParams, register_batch_op
 from .ops.python import (
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         Prepared,
         WebDataset,
     )
+    from .data.storage import StorageOptions
     from .loader import DataLoader, LoaderConfig
     from .preparation import prepare
     from .translate.assess import Assessment, assess
@@ -62,6 +65,7 @@ _LAZY = {
     "assess": ".translate.assess",
     "prepare": ".preparation",
     "Assessment": ".translate.assess",
+    "StorageOptions": ".data.storage",
 }
 
 
@@ -87,6 +91,7 @@ __all__ = [
     "LoaderStateError",
     "Manifest",
     "MissingFilesError",
+    "ObjectNotFoundError",
     "OutputRule",
     "PipelineSpec",
     "Prepared",
@@ -95,6 +100,8 @@ __all__ = [
     "RegistryError",
     "SampleDecodeError",
     "SpecError",
+    "StorageError",
+    "StorageOptions",
     "WebDataset",
     "__version__",
     "assess",

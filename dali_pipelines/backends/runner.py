@@ -91,6 +91,9 @@ class Runner:
         #: The loader's profile: the executor's feed records into the same one.
         self.profile: Profile = executor.feed.profile
         self._read_ahead = getattr(self.bound.dataset, "prepare_epoch", None)
+        #: A source that reads ahead on its own (object storage): told the batches to come,
+        #: the announced next epoch's included, while the executor flows on across epochs.
+        self._plan_reads = getattr(self.bound.dataset, "plan_reads", None)
 
     def epoch(
         self,
@@ -112,6 +115,8 @@ class Runner:
                     after,
                     [self._unquarantined(b, after, record=False) for b in after_batches],
                 )
+            if self._plan_reads is not None:
+                self._plan_reads([*run, *(ahead[1] if ahead is not None else ())])
             try:
                 yield from self._timed(epoch, self.executor.run(epoch, run, ahead))
                 return

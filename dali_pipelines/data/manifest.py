@@ -80,7 +80,7 @@ class Manifest:
     local or remote (``s3://bucket/train.csv``: docs/storage.md)."""
 
     #: The runner's read-ahead hook: set for a remote manifest only.
-    prepare_epoch: Callable[..., None] | None = None
+    plan_reads: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -104,7 +104,7 @@ class Manifest:
         if self._remote is not None:
             self.file, self.root = self._remote.url, str(self._remote.root)
             self._remote.max_file_bytes = self.max_file_bytes
-            self.prepare_epoch = self._remote.reads.prepare_epoch
+            self.plan_reads = self._remote.reads.plan_reads
         elif not self.file.is_file():
             raise DatasetError(f"Manifest.path: expected a CSV or JSONL file, got {str(path)!r}")
         else:  # resolved once: every image path must stay under this folder

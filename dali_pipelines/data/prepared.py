@@ -77,7 +77,7 @@ class Prepared:
     """
 
     #: The runner's read-ahead hook: set for remote data only (local reads need none).
-    prepare_epoch: Callable[..., None] | None = None
+    plan_reads: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -91,7 +91,7 @@ class Prepared:
         self._files: LocalFiles | RemoteFiles
         if is_remote(os.fspath(root)):  # s3://bucket/prepared: ranged reads of its shards
             self._files = RemoteFiles(ObjectUrl(os.fspath(root).rstrip("/")), storage)
-            self.prepare_epoch = self._files.reads.prepare_epoch
+            self.plan_reads = self._files.reads.plan_reads
         else:
             self._files = LocalFiles(Path(local_path(root)))
             if not self._files.root.is_dir():

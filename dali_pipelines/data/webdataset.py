@@ -170,7 +170,7 @@ class WebDataset:
     docs/storage.md); samples in shard order, then in order of first appearance."""
 
     #: The runner's read-ahead hook: set for remote shards only (local reads need none).
-    prepare_epoch: Callable[..., None] | None = None
+    plan_reads: Callable[..., None] | None = None
 
     def __init__(
         self,
@@ -225,7 +225,7 @@ class WebDataset:
         self.shards = [
             Shard(self._remote.name(s), samples) for s, samples in enumerate(self._remote.samples)
         ]
-        self.prepare_epoch = reads.prepare_epoch
+        self.plan_reads = reads.plan_reads
 
     def _pread(self, shard: int, size: int, offset: int) -> np.ndarray:
         """``size`` bytes at ``offset`` of shard ``shard``: one ``pread`` (no shared file

@@ -109,6 +109,10 @@ def make_filesystem(protocol: str, options: StorageOptions) -> Any:
         raise _missing(protocol, exc) from None
     if protocol in ("s3", "gcs") and "retries" not in options.fs_options:
         fs.retries = 1  # s3fs/gcsfs: a class attribute, one attempt per call (ours retry)
+    if protocol == "s3":
+        # The client is built now, outside any request's timeout: building it loads botocore's
+        # service models on the event loop (~0.3 s), which a short first timeout would not fit.
+        fs.connect()
     logger.debug("opened an fsspec %s filesystem", protocol)
     return fs
 

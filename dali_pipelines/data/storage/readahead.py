@@ -1,11 +1,12 @@
 """Reading ahead in the loader's order, bounded by bytes and by requests in flight.
 
-The loader owns the sample order and announces each run of batches to a dataset that offers
-``prepare_epoch(batches, start)`` (the runner's hook). A remote source hands that to
-:meth:`ReadAhead.schedule`: the reads of those samples (one per image column: an object, or a
-member's byte range) are issued in that order on a small thread pool, while the executor's
-read-ahead thread consumes them one sample at a time. Without it every sample would wait out one
-round trip on that thread (20-50 ms to a cloud bucket: a few hundred samples a second at best).
+The loader owns the sample order and announces the batches to come to a dataset that offers
+``plan_reads(batches)`` (the runner's hook: the current run and the next epoch's when known).
+A remote source hands that to :meth:`ReadAhead.schedule`: the reads of those samples (one per
+image column: an object, or a member's byte range) are issued in that order on a small thread
+pool, while the executor's read-ahead thread consumes them one sample at a time. Without it
+every sample would wait out one round trip on that thread (20-50 ms to a cloud bucket: a few
+hundred samples a second at best). The executor keeps flowing from one epoch into the next.
 
 Bounds: at most ``read_ahead_requests`` requests in flight, and at most ``read_ahead_bytes``
 read or being read and not yet taken (a read larger than the bound alone is still issued, one at
@@ -20,7 +21,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ class Read:
 class _Entry:
     read: Read
     future: Future[bytes]
+    position: int  # the sample's position in the planned order
 
 
 class ReadAhead:
@@ -67,9 +69,10 @@ class ReadAhead:
         self._lock = threading.RLock()  # a done callback may run inside _fill (RLock)
         self._pid: int | None = None  # the process that scheduled
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: Iterator[Read] = iter(())
-        self._next: Read | None = None
-        self._window: deque[_Entry] = deque()
+        self._order = np.zeros(0, dtype=np.int64)  # sample indices, in the loader's order
+        self._next = 0  # position of the next sample whose reads are not yet listed
+        self._queued: deque[tuple[int, Read]] = deque()  # listed, not yet issued
+        self._window: deque[_Entry] = deque()  # issued, not yet taken
         self._by_key: dict[tuple[str, int, int], deque[_Entry]] = {}
         self._bytes = 0
         self._inflight = 0
@@ -85,17 +88,26 @@ class ReadAhead:
     def max_bytes(self) -> int:
         return self.store.options.read_ahead_bytes
 
-    def schedule(self, batches: Sequence[np.ndarray], start: int = 0) -> None:
-        """Read the samples of ``batches[start:]`` ahead, in order (replacing any plan)."""
+    def schedule(self, batches: Sequence[np.ndarray]) -> None:
+        """Read the samples of ``batches`` ahead, in order. A plan that starts with what is
+        still ahead of the consumer continues it (the runner announces each epoch twice: as
+        the next one, then as the current one): nothing read ahead is dropped."""
         if self.max_bytes == 0:
             return
         if self._pid != os.getpid():  # first use here, or forked: nothing of the parent's
             self._reset()
             self._pid = os.getpid()
+        parts = [np.asarray(batch, dtype=np.int64).reshape(-1) for batch in batches]
+        order = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         with self._lock:
-            self._clear()
-            order = (int(i) for batch in batches[start:] for i in np.asarray(batch).tolist())
-            self._pending = (read for index in order for read in self.plan(index))
+            first = self._earliest()
+            live = self._order[first:]
+            if len(live) and len(order) >= len(live) and np.array_equal(order[: len(live)], live):
+                self._rebase(first)
+                self._order = order
+            else:
+                self._clear()
+                self._order = order
             self._fill()
 
     def take(self, read: Read) -> bytes | None:
@@ -123,8 +135,22 @@ class ReadAhead:
             pool.shutdown(wait=True, cancel_futures=True)
 
     # -- internals (under the lock) -------------------------------------------------------------
+    def _earliest(self) -> int:
+        """The position of the first sample not yet taken (or not yet issued)."""
+        if self._window:
+            return self._window[0].position
+        return self._queued[0][0] if self._queued else self._next
+
+    def _rebase(self, first: int) -> None:
+        """Positions from ``first`` on become positions from 0 (the consumed part dropped)."""
+        for entry in self._window:
+            entry.position -= first
+        self._queued = deque((position - first, read) for position, read in self._queued)
+        self._next -= first
+
     def _clear(self) -> None:
-        self._pending, self._next = iter(()), None  # first: a cancel's callback fills again
+        self._order, self._next = np.zeros(0, dtype=np.int64), 0  # first: a cancel fills again
+        self._queued.clear()
         while self._window:
             self._drop(self._window.popleft())
 
@@ -139,30 +165,36 @@ class ReadAhead:
         self._forget(entry)
         entry.future.cancel()  # a read under way finishes; its bytes are let go
 
-    def _peek(self) -> Read | None:
-        if self._next is None:
+    def _peek(self) -> tuple[int, Read] | None:
+        while not self._queued:
+            if self._next >= len(self._order):
+                return None
+            position = self._next
+            self._next += 1
             try:
-                self._next = next(self._pending, None)
+                reads = self.plan(int(self._order[position]))
             except Exception as exc:  # a sample the plan cannot name: its own read will say
-                logger.debug("read-ahead stopped: %s", exc)
-                self._pending = iter(())
-        return self._next
+                logger.debug("read-ahead skips position %d: %s", position, exc)
+                continue
+            self._queued.extend((position, read) for read in reads)
+        return self._queued[0]
 
     def _fill(self) -> None:
         requests = self.store.options.read_ahead_requests
         while self._inflight < requests:
-            read = self._peek()
-            if read is None:
+            head = self._peek()
+            if head is None:
                 return
+            position, read = head
             size = read.end - read.start
             if self._window and self._bytes + size > self.max_bytes:
                 return
-            self._next = None
+            self._queued.popleft()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(requests, thread_name_prefix="dali-pipelines-io")
             future = self._pool.submit(self._fetch, read)
             self._inflight += 1
-            entry = _Entry(read, future)
+            entry = _Entry(read, future, position)
             self._window.append(entry)
             self._by_key.setdefault(read.key, deque()).append(entry)
             self._bytes += size

@@ -32,9 +32,9 @@ class SourceReads:
             data = self.store.read(read.url, read.start, read.end, info=read.info)
         return np.frombuffer(data, dtype=np.uint8)
 
-    def prepare_epoch(self, batches: Sequence[np.ndarray], start: int = 0) -> None:
-        """The runner's hook: read the run's samples ahead in its order."""
-        self.ahead.schedule(batches, start)
+    def plan_reads(self, batches: Sequence[np.ndarray]) -> None:
+        """The runner's hook: read the samples of ``batches`` ahead, in that order."""
+        self.ahead.schedule(batches)
 
     def close(self) -> None:
         self.ahead.close()

@@ -87,12 +87,14 @@ def _missing(error: BaseException) -> bool:
     return cause is None or isinstance(cause, FileNotFoundError) or not transient(cause)
 
 
-def describe(error: BaseException) -> str:
-    """``Type: message`` of ``error``, redacted and kept short."""
+def describe(error: BaseException, timeout: float | None = None) -> str:
+    """``Type: message`` of ``error``, redacted and kept short; a timeout says how long."""
     text = redact(str(error)).strip().replace("\n", " ")
     if len(text) > 300:
         text = text[:297] + "..."
     name = type(error).__name__
+    if not text and timeout is not None and "Timeout" in name:
+        text = f"no answer within {timeout:.3g} s"
     return f"{name}: {text}" if text else name
 
 
@@ -119,6 +121,7 @@ def with_retries(
     start = clock()
     deadline = start + options.deadline_s
     attempt = 0
+    causes: list[str] = []  # the distinct causes, last first in the final message
     while True:
         attempt += 1
         timeout = max(min(options.timeout_s, deadline - clock()), 1e-3)
@@ -130,31 +133,28 @@ def with_retries(
                     f"{url}: {what}: expected an existing object, got {describe(exc)}",
                     url=str(url),
                 ) from None
+            cause = describe(exc, timeout)
             if not transient(exc):  # refused credentials, a local mistake: no second try
-                raise _failure(url, what, 0, options, exc) from None
+                raise _failure(url, what, 0, options, [cause]) from None
+            causes = [cause, *(c for c in causes if c != cause)]
             wait = backoff(options, attempt, draw)
             if attempt > options.retries or clock() + wait >= deadline:
-                raise _failure(url, what, attempt, options, exc) from None
-            logger.info(
-                "%s: %s: attempt %d failed (%s); retrying in %.2f s",
-                url,
-                what,
-                attempt,
-                describe(exc),
-                wait,
-            )
+                raise _failure(url, what, attempt, options, causes) from None
+            retrying = "%s: %s: attempt %d failed (%s); retrying in %.2f s"
+            logger.info(retrying, url, what, attempt, cause, wait)
             sleep(wait)
 
 
 def _failure(
-    url: ObjectUrl, what: str, attempts: int, options: StorageOptions, cause: BaseException
+    url: ObjectUrl, what: str, attempts: int, options: StorageOptions, causes: list[str]
 ) -> StorageError:
-    """The final error (``attempts`` 0: a permanent failure); the cause's text only, not the
-    cause itself (a library's exception may hold the request with its headers)."""
+    """The final error (``attempts`` 0: a permanent failure) with the last cause and the
+    other ones seen; their text only, not the exceptions (a library's may hold the request)."""
     budget = f"StorageOptions retries={options.retries}, deadline_s={options.deadline_s:g}"
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
     within = f" within {tries} ({budget})" if attempts else ""
-    message = f"{url}: {what}: expected the object{within}, got {describe(cause)}"
+    earlier = f" (before it: {'; '.join(causes[1:3])})" if len(causes) > 1 else ""
+    message = f"{url}: {what}: expected the object{within}, got {causes[0]}{earlier}"
     logger.warning("%s", message)
     return StorageError(message, url=str(url))
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,41 @@ class Read:
         return (self.url.url, self.start, self.end)
 
 
+class _Workers:
+    """Daemon threads running reads: unlike a ``ThreadPoolExecutor``'s (joined when the
+    interpreter exits), a read still retrying against a gone server cannot hold up the exit
+    of a script that is done with its data."""
+
+    def __init__(self, count: int, fetch: Callable[[Read], bytes]):
+        self._fetch = fetch
+        self._queue: queue.SimpleQueue[tuple[Future[bytes], Read] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"dali-pipelines-io-{k}", daemon=True)
+            for k in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, read: Read) -> Future[bytes]:
+        future: Future[bytes] = Future()
+        self._queue.put((future, read))
+        return future
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, read = item
+            if not future.set_running_or_notify_cancel():
+                continue  # dropped before it started
+            try:
+                future.set_result(self._fetch(read))
+            except BaseException as exc:  # handed to whoever takes the read
+                future.set_exception(exc)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+
+
 @dataclass
 class _Entry:
     read: Read
@@ -68,7 +104,7 @@ class ReadAhead:
     def _reset(self) -> None:
         self._lock = threading.RLock()  # a done callback may run inside _fill (RLock)
         self._pid: int | None = None  # the process that scheduled
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _Workers | None = None
         self._order = np.zeros(0, dtype=np.int64)  # sample indices, in the loader's order
         self._next = 0  # position of the next sample whose reads are not yet listed
         self._queued: deque[tuple[int, Read]] = deque()  # listed, not yet issued
@@ -128,11 +164,12 @@ class ReadAhead:
         return entry.future.result()
 
     def close(self) -> None:
+        """Drop what is planned and read ahead; the threads end (a read under way first)."""
         with self._lock:
             self._clear()
             pool, self._pool = self._pool, None
         if pool is not None and self._pid == os.getpid():
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.stop()
 
     # -- internals (under the lock) -------------------------------------------------------------
     def _earliest(self) -> int:
@@ -191,8 +228,8 @@ class ReadAhead:
                 return
             self._queued.popleft()
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(requests, thread_name_prefix="dali-pipelines-io")
-            future = self._pool.submit(self._fetch, read)
+                self._pool = _Workers(requests, self._fetch)
+            future = self._pool.submit(read)
             self._inflight += 1
             entry = _Entry(read, future, position)
             self._window.append(entry)

@@ -2,6 +2,8 @@
 
     python benchmarks/manifest_scale.py --rows 1000000            # generate, then measure
     python benchmarks/manifest_scale.py --rows 1000000 --profile  # plus the top cProfile lines
+    python benchmarks/manifest_scale.py --rows 1000000 --bind-cache  # + a bind cache: the first
+        # process writes it, then --ranks fresh processes bind at once and map it
 
 Binding checks every row's path (inside the manifest's folder, an existing file), so the rows
 must name real files; 10^6 files would take minutes to create, so the rows cycle over
@@ -46,7 +48,7 @@ def generate(root: Path, rows: int, files: int, dirs: int) -> Path:
     return path
 
 
-def measure(path: Path, profile: bool) -> dict[str, object]:
+def measure(path: Path, profile: bool, cache: Path | None = None) -> dict[str, object]:
     """Seconds to construct and bind, peak RSS (MiB), in this (fresh) process."""
     from dali_pipelines import load_spec
     from dali_pipelines.data.manifest import Manifest
@@ -68,7 +70,7 @@ def measure(path: Path, profile: bool) -> dict[str, object]:
     if profiler:
         profiler.enable()
     start = time.perf_counter()
-    manifest = Manifest(path)
+    manifest = Manifest(path, bind_cache=cache)
     constructed = time.perf_counter()
     bound = manifest.bind(layout)
     bound_at = time.perf_counter()
@@ -80,7 +82,9 @@ def measure(path: Path, profile: bool) -> dict[str, object]:
     assert bound.path(len(manifest) - 1).endswith(".jpg")
     gc.collect()
     with open("/proc/self/statm") as handle:  # resident pages now: what binding keeps
-        kept = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        pages = handle.read().split()
+    page = os.sysconf("SC_PAGE_SIZE") / 2**20
+    kept, shared = int(pages[1]) * page, int(pages[2]) * page
     return {
         "rows": len(manifest),
         "construct_s": round(constructed - start, 3),
@@ -89,6 +93,7 @@ def measure(path: Path, profile: bool) -> dict[str, object]:
         "rss_before_mib": round(rss_before),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rss_after_bind_mib": round(kept),
+        "of_which_shared_mib": round(shared),
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
 
@@ -99,18 +104,30 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--dirs", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top lines")
+    parser.add_argument("--bind-cache", action="store_true", help="bind with a bind cache")
+    parser.add_argument("--ranks", type=int, default=2, help="processes mapping the cache")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, args.profile)))
+        print(json.dumps(measure(args.measure, args.profile, args.cache)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = generate(Path(tmp), args.rows, min(args.files, args.rows), args.dirs)
         command = [sys.executable, __file__, "--measure", str(path)]
         command += ["--profile"] if args.profile else []
+        if args.bind_cache:
+            command += ["--cache", str(Path(tmp) / "bind-cache")]
         result = subprocess.run(command, check=True, capture_output=True, text=True)
         sys.stderr.write(result.stderr)
         print(result.stdout.strip())
+        if args.bind_cache:  # the other ranks of the node, starting together: they map it
+            children = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                for _ in range(args.ranks)
+            ]
+            for child in children:
+                print(child.communicate()[0].strip())
 
 
 if __name__ == "__main__":

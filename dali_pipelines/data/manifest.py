@@ -19,14 +19,10 @@ when it is needed, so only the cells a spec uses are ever held as Python objects
 
 from __future__ import annotations
 
-import codecs
-import csv
 import functools
 import hashlib
-import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +31,10 @@ import numpy as np
 from ..errors import DatasetError
 from .columns import BoundSource, read_data_file
 from .manifest_audio import ManifestAudio, segment_columns
-from .manifest_csv import is_plain, plain_records, uniform_columns, uniform_rows
+from .manifest_csv import is_plain, uniform_columns
+from .manifest_mapped import BindCache, BoundColumns
 from .manifest_parquet import ParquetTable
+from .manifest_parse import ManifestLimits, ManifestTable
 from .manifest_paths import resolve_paths
 from .manifest_remote import ObjectColumn, RemoteManifest
 from .manifest_values import check_empty, feature_matrix, label_array
@@ -49,33 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..plan.layout import Layout
 
 
-@dataclass(frozen=True)
-class ManifestLimits:
-    """Bounds on one manifest file; each may be raised for a large, trusted manifest.
-
-    Memory while binding is about the file's size plus, per row, the cells the spec uses (a
-    path string, a label, the features): about 0.3 KB a row for an image and a label.
-    """
-
-    #: The file's size (1 GiB: an ImageNet-1k manifest is ~80 MB).
-    max_bytes: int = 1 << 30
-    #: Data rows (10 million).
-    max_rows: int = 10_000_000
-    #: Bytes of one row: a JSONL line or a CSV record with its quoted newlines (1 MiB).
-    max_row_bytes: int = 1 << 20
-    #: Distinct column names (10,000): a JSONL file may name new keys on every line.
-    max_columns: int = 10_000
-
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if type(value) is not int or value < 1:
-                raise DatasetError(
-                    f"ManifestLimits.{field.name}: expected an int >= 1, got {value!r}"
-                )
-
-
-class Manifest:
+class Manifest(ManifestTable):
     """Rows of a ``.csv`` (header line first) or ``.jsonl`` (one JSON object per line) file,
     local or remote (``s3://bucket/train.csv``: docs/storage.md)."""
 
@@ -90,8 +62,11 @@ class Manifest:
         limits: ManifestLimits | None = None,
         max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
         storage: StorageOptions | None = None,
+        bind_cache: str | os.PathLike[str] | None = None,
     ):
         self.check_files = check_files
+        #: Bound columns written once and mapped by later binds (:mod:`.manifest_mapped`).
+        self.bind_cache = None if bind_cache is None else BindCache(bind_cache)
         #: Bytes one image file or object may hold; ``None``: no bound.
         self.max_file_bytes = check_limit(max_file_bytes, "Manifest.max_file_bytes")
         self.limits = ManifestLimits() if limits is None else limits
@@ -132,153 +107,6 @@ class Manifest:
         self._bound: BoundSource | None = None
         self._label_only: set[str] = set()  # columns binding reads as labels only
         self._audio: ManifestAudio | None = None  # an audio layout's column, once bound
-
-    # -- parsing -------------------------------------------------------------------------------
-    def _lines(self) -> Iterator[tuple[int, str, int]]:
-        """(line number, decoded line with its ``\\n``, bytes) per ``\\n``-terminated line."""
-        raw, limit = self._raw, self.limits.max_row_bytes
-        start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
-        number = 0
-        while start < len(raw):
-            end = raw.find(b"\n", start)
-            end = len(raw) if end < 0 else end + 1
-            number += 1
-            if end - start > limit:
-                raise DatasetError(
-                    f"{self.file} line {number}: expected at most {limit} bytes "
-                    f"(ManifestLimits.max_row_bytes), got {end - start}"
-                )
-            try:
-                line = raw[start:end].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad = raw[start + exc.start : start + exc.end].hex()
-                raise DatasetError(
-                    f"{self.file} line {number}: expected UTF-8 text, got bytes 0x{bad} at byte "
-                    f"{exc.start + 1} of the line"
-                ) from None
-            yield number, line, end - start
-            start = end
-
-    def _csv_records(self) -> Iterator[tuple[int, list[str]]]:
-        """(line number, cells) per CSV record; blank lines are skipped, as ``DictReader`` does."""
-        pending = [0]  # bytes of the record being read: a quoted cell may span lines
-        limit = self.limits.max_row_bytes
-
-        def lines() -> Iterator[str]:
-            for number, line, size in self._lines():
-                pending[0] += size
-                if pending[0] > limit:
-                    raise DatasetError(
-                        f"{self.file} line {number}: expected a row of at most {limit} bytes "
-                        "(ManifestLimits.max_row_bytes), got more"
-                    )
-                yield line
-
-        reader = csv.reader(lines())
-        try:
-            for record in reader:
-                pending[0] = 0
-                if record:
-                    yield reader.line_num, record
-        except csv.Error as exc:
-            got = f"malformed CSV ({exc})"
-            raise DatasetError(
-                f"{self.file} line {reader.line_num}: expected CSV, got {got}"
-            ) from None
-
-    def _jsonl_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, line, _ in self._lines():
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except (ValueError, RecursionError) as exc:  # JSONDecodeError, > 4300 digits, nesting
-                where = f"{self.file} line {number}"
-                got = f"invalid JSON ({str(exc)[:200]})"
-                raise DatasetError(f"{where}: expected a JSON object, got {got}") from None
-            if not isinstance(row, dict):
-                got = type(row).__name__
-                raise DatasetError(f"{self.file} line {number}: expected an object, got {got}")
-            yield number, row
-
-    def _csv_all(self) -> Iterator[list[str]]:
-        """Every CSV record, the header first (:mod:`.manifest_csv` when the file is plain)."""
-        if self._plain:
-            return plain_records(self._raw)
-        return (record for _, record in self._csv_records())
-
-    def _csv_rows(self) -> Iterator[list[str]]:
-        """Every CSV data record, checked to hold at most one cell per column."""
-        width = len(self.columns)
-        records = self._csv_all()
-        next(records, None)  # the header
-        for number, record in enumerate(records, 1):
-            if len(record) > width:  # more cells than header names
-                raise DatasetError(f"{self.file} row {number}: expected {width} cells, got more")
-            yield record
-
-    def _records(self) -> Iterator[dict[str, Any]]:
-        """Every data row as a dict (a CSV row's missing cells are ``None``)."""
-        if self._parquet is not None:
-            yield from self._parquet.rows()
-            return
-        if not self._csv:
-            yield from (row for _, row in self._jsonl_records())
-            return
-        width = len(self.columns)
-        for record in self._csv_rows():
-            yield dict(zip(self.columns, record + [None] * (width - len(record))))
-
-    def _scan(self) -> tuple[tuple[str, ...], int]:
-        """The column names and the row count, every row checked against the limits."""
-        columns: dict[str, None] = {}
-        if self._parquet is not None:
-            self._check_columns(len(self._parquet.columns))
-            self._check_rows(len(self._parquet))
-            return self._parquet.columns, len(self._parquet)
-        if self._csv:
-            header = next(self._csv_all(), [])
-            if not header:
-                raise DatasetError(
-                    f"{self.file}: expected a header line naming the columns, got none"
-                )
-            self._check_columns(len(header))
-            for column in header:
-                if column in columns:
-                    raise DatasetError(
-                        f"{self.file}: expected distinct column names, got {column!r} twice"
-                    )
-                columns[column] = None
-            self.columns = tuple(columns)
-            rows = uniform_rows(self._raw, len(self.columns)) if self._plain else None
-            if rows is not None:
-                self._uniform = True
-                self._check_rows(rows)
-                return self.columns, rows
-            count = 0
-            for count, _ in enumerate(self._csv_rows(), 1):
-                self._check_rows(count)
-            return self.columns, count
-        count = 0
-        for count, (_, row) in enumerate(self._jsonl_records(), 1):
-            self._check_rows(count)
-            columns.update(dict.fromkeys(row))
-            self._check_columns(len(columns))
-        return tuple(columns), count
-
-    def _check_rows(self, count: int) -> None:
-        if count > self.limits.max_rows:
-            raise DatasetError(
-                f"{self.file}: expected at most {self.limits.max_rows} rows "
-                "(ManifestLimits.max_rows), got more"
-            )
-
-    def _check_columns(self, count: int) -> None:
-        if count > self.limits.max_columns:
-            raise DatasetError(
-                f"{self.file}: expected at most {self.limits.max_columns} columns "
-                f"(ManifestLimits.max_columns), got {count}"
-            )
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -345,24 +173,16 @@ class Manifest:
             + segment_columns(layout.audio)
             + [c for o in layout.features for c in o.columns]
         )
-        table = self._table(
-            [c.key for c in layout.images]
-            + segment_columns(layout.audio)
-            + [o.column for o in layout.labels]
-            + [c for o in layout.features for c in o.columns]
-        )
-        image_files = [self._files(c.key, table[c.key]) for c in layout.images]
-        labels, num_classes = [], None
-        for position, output in enumerate(layout.labels):
-            where = functools.partial(self._where, column=output.column)
-            values, classes = label_array(table[output.column], output, where, self._csv)
-            labels.append(values.item)  # a Python int per row
-            if position == 0:
-                num_classes = classes
-        features = [
-            feature_matrix(table, o.columns, self._count, self._where, self._csv).__getitem__
-            for o in layout.features
-        ]
+        if layout.audio is None and self.bind_cache is not None and self._remote is None:
+            key = self.bind_cache.key(self._cache_parts(layout))
+            bound = self.bind_cache.bind(key, lambda: self._bind_columns(layout)[0])
+            table: dict[str, Any] = {}
+        else:
+            bound, table = self._bind_columns(layout)
+        image_files = bound.files
+        labels = [values.item for values in bound.labels]  # a Python int per row
+        num_classes = bound.num_classes
+        features = [functools.partial(_feature_row, m) for m in bound.features]
         readers: list[Callable[[int], np.ndarray]] = [self._reader(f) for f in image_files]
         paths: list[Callable[[int], str]] = [files.__getitem__ for files in image_files]
         self._audio = None
@@ -382,6 +202,39 @@ class Manifest:
             num_classes=num_classes,
         )
         return self._bound
+
+    def _bind_columns(self, layout: Layout) -> tuple[BoundColumns, dict[str, Any]]:
+        """Every cell ``layout`` uses checked: paths, label indices, feature matrices."""
+        table = self._table(
+            [c.key for c in layout.images]
+            + segment_columns(layout.audio)
+            + [o.column for o in layout.labels]
+            + [c for o in layout.features for c in o.columns]
+        )
+        files = [self._files(c.key, table[c.key]) for c in layout.images]
+        labels, num_classes = [], None
+        for position, output in enumerate(layout.labels):
+            where = functools.partial(self._where, column=output.column)
+            values, classes = label_array(table[output.column], output, where, self._csv)
+            labels.append(values)
+            if position == 0:
+                num_classes = classes
+        features = [
+            feature_matrix(table, o.columns, self._count, self._where, self._csv)
+            for o in layout.features
+        ]
+        return BoundColumns(files, labels, num_classes, features), table
+
+    def _cache_parts(self, layout: Layout) -> list[Any]:
+        """What fixes the bound columns, for the bind cache's key."""
+        return [
+            self._digest,
+            self.root,
+            self.check_files,
+            [c.key for c in layout.images],
+            [repr(o) for o in layout.labels],
+            [list(o.columns) for o in layout.features],
+        ]
 
     def _files(self, column: str, cells: Sequence[Any]) -> Sequence[str]:
         """A path column's checked files (local) or objects (remote)."""
@@ -429,3 +282,9 @@ class Manifest:
 
     def fingerprint(self) -> str:
         return self._digest
+
+
+def _feature_row(matrix: np.ndarray, index: int) -> np.ndarray:
+    """Row ``index`` of a feature matrix (a copy when the matrix is a read-only map)."""
+    row = matrix[index]
+    return row if row.flags.writeable else np.array(row)

@@ -134,7 +134,10 @@ def table_source(
     """The files of a CSV/JSONL manifest's image ``columns`` (default: :func:`image_columns`),
     each once, resolved and checked as the loader's ``Manifest`` does (inside its folder)."""
     from .manifest import Manifest
+    from .storage.urls import is_remote, redact
 
+    if is_remote(os.fspath(path)):  # validate reads files; object storage: docs/storage.md
+        raise DatasetError(f"validate: expected a local manifest, got {redact(os.fspath(path))}")
     manifest = Manifest(path, check_files=False)
     name = manifest.file.name
     chosen = list(columns) if columns else image_columns(manifest.columns, manifest.rows)

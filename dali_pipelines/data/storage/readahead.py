@@ -125,9 +125,9 @@ class ReadAhead:
         return self.store.options.read_ahead_bytes
 
     def schedule(self, batches: Sequence[np.ndarray]) -> None:
-        """Read the samples of ``batches`` ahead, in order. A plan that starts with what is
-        still ahead of the consumer continues it (the runner announces each epoch twice: as
-        the next one, then as the current one): nothing read ahead is dropped."""
+        """Read the samples of ``batches`` ahead, in order. A plan that continues the current
+        one (the runner announces each epoch twice: as the next one, then as the current one)
+        keeps what is read ahead; any other replaces it."""
         if self.max_bytes == 0:
             return
         if self._pid != os.getpid():  # first use here, or forked: nothing of the parent's
@@ -136,14 +136,13 @@ class ReadAhead:
         parts = [np.asarray(batch, dtype=np.int64).reshape(-1) for batch in batches]
         order = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         with self._lock:
-            first = self._earliest()
-            live = self._order[first:]
-            if len(live) and len(order) >= len(live) and np.array_equal(order[: len(live)], live):
-                self._rebase(first)
-                self._order = order
-            else:
+            taken = self._continues(order)
+            if taken is None:
                 self._clear()
                 self._order = order
+            else:  # keep what is read ahead; forget what was taken
+                self._rebase(self._earliest())
+                self._order = order[taken:]
             self._fill()
 
     def take(self, read: Read) -> bytes | None:
@@ -172,6 +171,24 @@ class ReadAhead:
             pool.stop()
 
     # -- internals (under the lock) -------------------------------------------------------------
+    def _continues(self, order: np.ndarray) -> int | None:
+        """When ``order`` continues the current plan (its first samples possibly taken
+        already: the executor flows into an epoch before the loader announces it again), how
+        many of them were taken; otherwise ``None``."""
+        first = self._earliest()
+        rest = len(self._order) - first
+        if rest == 0 or len(order) == 0:
+            return None
+        for start in np.flatnonzero(self._order[: first + 1] == order[0])[::-1].tolist():
+            taken = first - start
+            if (
+                len(order) - taken >= rest
+                and np.array_equal(order[taken : taken + rest], self._order[first:])
+                and np.array_equal(order[:taken], self._order[start:first])
+            ):
+                return taken
+        return None
+
     def _earliest(self) -> int:
         """The position of the first sample not yet taken (or not yet issued)."""
         if self._window:

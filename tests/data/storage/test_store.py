@@ -151,3 +151,24 @@ def test_a_missing_backend_names_the_package(s3: S3) -> None:
         pass
     with pytest.raises(StorageError, match=r"gcs:// URLs: expected the gcsfs package installed"):
         ObjectStore().info(ObjectUrl("gs://bucket/x.tar"))
+
+
+def test_read_ahead_continues_an_announced_epoch_without_reading_twice(
+    s3: S3, blob: ObjectUrl
+) -> None:
+    store = ObjectStore(s3.options(faulty=True, read_ahead_bytes=10_000))
+    info = store.info(blob)
+    reads = {i: Read(blob, i * 100, i * 100 + 100, info) for i in range(9)}
+    ahead = ReadAhead(store, lambda i: [reads[i]])
+    epoch, following = [np.array([0, 1, 2])], [np.array([3, 4, 5])]
+    ahead.schedule([*epoch, *following])  # the runner: this epoch, and the next one announced
+    for i in (0, 1, 2, 3):  # the executor flows into the next epoch before it is announced
+        assert ahead.take(reads[i]) == BLOB[i * 100 : i * 100 + 100]
+    ahead.schedule([*following, np.array([6, 7, 8])])  # the next epoch, as the current one
+    for i in (4, 5, 6, 7, 8):
+        assert ahead.take(reads[i]) == BLOB[i * 100 : i * 100 + 100]
+    gets = [path for method, path, _ in s3.proxy.log if method == "GET"]
+    assert len(gets) == 9  # every range once
+    ahead.schedule([np.array([2, 1])])  # another order: a new plan
+    assert ahead.take(reads[2]) == BLOB[200:300] and ahead.take(reads[1]) == BLOB[100:200]
+    ahead.close()

@@ -160,9 +160,7 @@ def _batches(loader: DataLoader, profile: Profile, start: Position) -> Iterator[
     # A wait is the time from the loop asking for a batch to receiving it (iter() included).
     asked = clock()
     names = loader.plan.layout.names
-    # The epoch that follows, unless the user says otherwise: DALI may flow on into it.
-    following = (epoch + 1, loader._order.batches(epoch + 1))
-    batches = loader._runner.epoch(epoch, run.batches, 0, following)
+    batches = _flow(loader, run)
     for delivered, (*values, indices) in enumerate(batches, start=1):
         if loader.pin_memory:
             began = clock()
@@ -189,6 +187,25 @@ def _batches(loader: DataLoader, profile: Profile, start: Position) -> Iterator[
         profile.record("step", handed, asked)  # the consumer's own time with the batch
     loader._active = None
     _report_skips(loader, epoch)
+
+
+def _flow(loader: DataLoader, run: EpochRun) -> Iterator[Any]:
+    """The runner's batches of ``run``, a window at a time; each run announces the one that
+    should follow (the next window, else the next epoch's first, unless the user says
+    otherwise), so DALI flows on into it without draining."""
+    assert loader._runner is not None
+    epoch = run.start.epoch
+    windows = run.windows()
+    current = next(windows, None)
+    while current is not None:
+        ahead = next(windows, None)
+        if ahead is not None:
+            following = (epoch, ahead)
+        else:
+            after = next(EpochRun(loader._order, Position(epoch + 1)).windows(), [])
+            following = (epoch + 1, after)
+        yield from loader._runner.epoch(epoch, current, 0, following)
+        current = ahead
 
 
 def _report_skips(loader: DataLoader, epoch: int) -> None:

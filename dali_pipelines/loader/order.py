@@ -161,6 +161,28 @@ class EpochOrder:
         count, size = self.batch_count(start), self.batch_size
         return [indices[i * size : (i + 1) * size] for i in range(count)]
 
+    @property
+    def lazy(self) -> bool:
+        """Any batch computable alone, in O(its size): a Feistel shuffle or no shuffle (a
+        ``randperm`` order draws the whole permutation first)."""
+        return self._feistel or not self.shuffle
+
+    def batch_range(self, epoch: int, start: int, first: int, stop: int) -> list[np.ndarray]:
+        """Batches ``first:stop`` of this rank in the epoch's segment from global position
+        ``start``: bounded memory for a :attr:`lazy` order, whatever the epoch's size."""
+        count, size = self.segment_samples(start), self.batch_size
+        stop = min(stop, self.batch_count(start))
+        if stop <= first:
+            return []
+        low, high = first * size, min(stop * size, count)
+        if not self.lazy:
+            indices = self.rank_indices(epoch, start)[low:high]
+        else:
+            n = self.num_samples_total
+            positions = rank_positions(n, self.rank, self.world_size, count, low, high, start=start)
+            indices = self.feistel(epoch).take(positions) if self._feistel else positions
+        return [indices[i * size : (i + 1) * size] for i in range(stop - first)]
+
     def resume(self, epoch: int, batch: int, samples: int) -> tuple[list[np.ndarray], int]:
         """The batches left of ``epoch`` once ``samples`` of it were consumed across all ranks,
         and the number of the first (``batch``: this rank's count when the state was saved).

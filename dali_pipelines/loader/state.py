@@ -24,9 +24,9 @@ naming the field.
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from pydantic import ConfigDict, Field, ValidationError
@@ -41,6 +41,8 @@ READABLE_VERSIONS = (1, 2)
 MUST_MATCH = ("spec", "dataset_size", "seed", "shuffle", "drop_last", "order")
 #: The job's shape: free to change for an elastic order, else compared after ``MUST_MATCH``.
 SHAPE = ("world_size", "batch_size")
+#: Samples of a lazy order's epoch computed at once (8 MiB of int64 indices).
+WINDOW_SAMPLES = 1 << 20
 #: Order seeds and epochs stay below this (``seed + epoch`` seeds a torch generator).
 EPOCH_LIMIT = 2**63
 
@@ -97,24 +99,63 @@ class ResumableOrder(Protocol):
     def consumed(self, epoch: int, start: int, base: int, number: int) -> int: ...
 
 
+class LazyOrder(ResumableOrder, Protocol):
+    """An order whose batches are computed a range at a time (:class:`~.order.EpochOrder`
+    with a Feistel shuffle or none)."""
+
+    batch_size: int
+    step_samples: int
+
+    def batch_count(self, start: int) -> int: ...
+
+    def batch_range(self, epoch: int, start: int, first: int, stop: int) -> list[np.ndarray]: ...
+
+
 class EpochRun:
     """One epoch's batches on this rank from a position, and the position after each batch.
 
     The loader's iteration and any simulation of it (tests of many ranks over virtual data)
-    share it, so the positions a state records are the ones a resume reads.
+    share it, so the positions a state records are the ones a resume reads. A :attr:`lazy`
+    order's batches come in windows of about :data:`WINDOW_SAMPLES` samples, computed when
+    reached: memory stays bounded whatever the epoch's size (10^9 samples on 8 ranks would be
+    1 GB of indices a rank held at once).
     """
 
     def __init__(self, order: ResumableOrder, start: Position):
         self.order, self.start = order, start
-        if start.fresh:
-            self.batches, self.base = order.batches(start.epoch), 0
+        self._all: list[np.ndarray] | None = None
+        self._lazy: LazyOrder | None = None
+        if getattr(order, "lazy", False):  # computed a window at a time
+            self._lazy = lazy = cast("LazyOrder", order)
+            self.base = start.samples // lazy.step_samples
+            self.count: int = lazy.batch_count(start.samples)
+        elif start.fresh:
+            self._all, self.base = order.batches(start.epoch), 0
         else:  # resumed: the rest of the epoch, split for this order's ranks
-            self.batches, self.base = order.resume(start.epoch, start.batch, start.samples)
+            self._all, self.base = order.resume(start.epoch, start.batch, start.samples)
+        if self._all is not None:
+            self.count = len(self._all)
+
+    def windows(self) -> Iterator[list[np.ndarray]]:
+        """The run's batches, a window at a time (all of them at once unless :attr:`lazy`)."""
+        if self._lazy is None:
+            if self._all:
+                yield self._all
+            return
+        per = max(1, WINDOW_SAMPLES // self._lazy.batch_size)
+        epoch, start = self.start.epoch, self.start.samples
+        for first in range(0, self.count, per):
+            yield self._lazy.batch_range(epoch, start, first, first + per)
+
+    @property
+    def batches(self) -> list[np.ndarray]:
+        """Every batch of the run (materialized: tests and small epochs)."""
+        return [batch for window in self.windows() for batch in window]
 
     def position(self, delivered: int) -> Position | None:
         """Where the epoch stands after ``delivered`` batches of this run; ``None`` once the
         last one is delivered (the position is then the next epoch's start)."""
-        if delivered >= len(self.batches):
+        if delivered >= self.count:
             return None
         epoch, number = self.start.epoch, self.base + delivered
         samples = self.order.consumed(epoch, self.start.samples, self.base, number)

@@ -232,3 +232,19 @@ def test_close_releases_dali_threads(jpeg_folder: Path) -> None:
     loader.close()
     gc.collect()
     assert threads() <= before
+
+
+@pytest.mark.parametrize("depth", [1, 3, 5])
+def test_epochs_shorter_than_the_prefetch_queue_lose_nothing(jpeg_folder: Path, depth: int) -> None:
+    """DALI's prefetch runs past the next epoch announced when that epoch is shorter than the
+    queue: it meets the schedule's end early, and the run starts again there (it once
+    delivered an empty epoch 2 of 1-batch epochs at depth 3)."""
+    ds = ImageFolder(jpeg_folder)
+    args = dict(batch_size=24, shuffle=True, seed=4, prefetch_queue_depth=depth, device="cpu")
+    with DataLoader(ds, FIXED, backend="dali", **args) as loader:  # type: ignore[arg-type]
+        epochs = [[y.clone() for _, y in loader] for _ in range(4)]
+    with DataLoader(ds, FIXED, backend="reference", **args) as reference:  # type: ignore[arg-type]
+        expected = [[y.clone() for _, y in reference] for _ in range(4)]
+    assert [len(e) for e in epochs] == [1, 1, 1, 1]
+    for got, want in zip(epochs, expected):
+        assert all(torch.equal(a, b) for a, b in zip(got, want))

@@ -15,6 +15,7 @@ import torch
 
 from dali_pipelines import DataLoader
 from dali_pipelines.errors import LoaderStateError
+from dali_pipelines.loader import state as state_module
 from dali_pipelines.loader.bucketing import LengthBucketOrder
 from dali_pipelines.loader.order import EpochOrder
 from dali_pipelines.loader.state import Position, check_state, make_state
@@ -168,3 +169,31 @@ def _bucket_setup(order: LengthBucketOrder) -> dict[str, Any]:
         "drop_last": False,
         "order": order.fingerprint,
     }
+
+
+@pytest.mark.parametrize("backend", ["dali", "reference"])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_windows_of_a_lazy_order_change_no_batch(
+    source: Source, backend: str, shuffle: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Feistel (or unshuffled) epoch runs in windows of WINDOW_SAMPLES: windows of 5 samples
+    (2 batches) give bitwise the batches of one window, over 2 epochs and a resume."""
+    args: dict[str, Any] = dict(shuffle=shuffle, shuffle_algorithm="feistel", backend=backend)
+
+    def two_epochs(loader: DataLoader) -> list[tuple[torch.Tensor, ...]]:
+        return [_copy(b) for _ in range(2) for b in loader]
+
+    with _loader(source, 1, 2, **args) as whole:
+        expected = two_epochs(whole)
+        state = whole.state_dict()
+    monkeypatch.setattr(state_module, "WINDOW_SAMPLES", 5)
+    with _loader(source, 1, 2, **args) as windowed:
+        _same(expected, two_epochs(windowed))
+    with _loader(source, 1, 2, **args) as first:
+        batches = iter(first)
+        head = [_copy(b) for _, b in zip(range(3), batches)]
+        resumed_state = first.state_dict()
+    with _loader(source, 1, 2, **args) as resumed:
+        resumed.load_state_dict(resumed_state)
+        _same(expected, head + two_epochs(resumed))
+    assert state["epoch"] == 2

@@ -82,7 +82,7 @@ class DaliExecutor:
         if following is not None:
             self.source.extend(*following)
         self._dirty = True
-        done = 0
+        done, restarted = 0, -1
         try:
             while following is None or done < len(batches):
                 try:
@@ -90,7 +90,10 @@ class DaliExecutor:
                 except StopIteration:
                     self._dirty = False
                     pipe.reset()
-                    return
+                    if done >= len(batches):
+                        return
+                    restarted = self._restart(epoch, batches, done, restarted, following)
+                    continue
                 except DaliPipelinesError:  # e.g. DALI's own output checks
                     del pipe
                     self._discard()
@@ -117,6 +120,30 @@ class DaliExecutor:
                 # Ended, failed or abandoned: no read-ahead may still touch the dataset when
                 # the next run starts (the runner starts a source's own read-ahead before it).
                 self.source.stop()
+
+    def _restart(
+        self,
+        epoch: int,
+        batches: Sequence[np.ndarray],
+        done: int,
+        restarted: int,
+        following: Run | None,
+    ) -> int:
+        """DALI saw the stream end before the run's last batch: its prefetch read past the
+        runs announced so far (a following run shorter than the prefetch queue) and met the
+        schedule's end before the run that continues it extended the schedule. Start again at
+        the first batch not delivered; a second end there without progress is an error, never
+        a short epoch."""
+        if restarted == done:
+            raise DaliPipelinesError(
+                f"DALI ended epoch {epoch}'s run after {done} of {len(batches)} batches twice: "
+                "no batch is dropped silently (please report this)"
+            )
+        self.source.start(epoch, batches[done:])
+        if following is not None:
+            self.source.extend(*following)
+        self._next, self._dirty = 0, True
+        return done
 
     def _continue_or_start(self, epoch: int, batches: Sequence[np.ndarray]) -> Any:
         expected, self._expected = self._expected, None

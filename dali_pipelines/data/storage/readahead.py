@@ -162,6 +162,11 @@ class ReadAhead:
             self._fill()
         return entry.future.result()
 
+    @property
+    def busy(self) -> bool:
+        """Whether reads are in flight (a benchmark waits for that to end between sides)."""
+        return self._inflight > 0
+
     def close(self) -> None:
         """Drop what is planned and read ahead; the threads end (a read under way first)."""
         with self._lock:

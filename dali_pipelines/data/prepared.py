@@ -158,9 +158,11 @@ class Prepared:
 
     # -- reading -------------------------------------------------------------------------------
     def _with_header(self, shard: int, offset: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(the tar header block before a member's data, the data): one read of both."""
+        """(the tar header block before a member's data, the data): one read of both (``size``
+        0: the header only, read without mapping the shard)."""
         lead = TAR_BLOCK if offset >= TAR_BLOCK else 0
-        block = self._files.read(shard, offset - lead, offset + size)
+        read = self._files.read if size else self._files.peek
+        block = read(shard, offset - lead, offset + size)
         return block[:lead], block[lead:]
 
     def _planned(self, index: int) -> list[Read]:

@@ -76,6 +76,12 @@ class LocalFiles:
         """Bytes ``[start, end)`` of the shard: a view of its memory map, no copy."""
         return np.asarray(self._map(shard)[start:end])
 
+    def peek(self, shard: int, start: int, end: int) -> np.ndarray:
+        """A few bytes read without mapping the shard (opening checks every shard's headers:
+        a map each would hold a descriptor per shard from the start)."""
+        with open(self.paths[shard], "rb") as handle:
+            return np.frombuffer(os.pread(handle.fileno(), end - start, start), dtype=np.uint8)
+
     def _map(self, shard: int) -> np.memmap:
         if self._pid != os.getpid():  # a forked child: its own maps and an unheld lock
             self._fresh()
@@ -175,6 +181,8 @@ class RemoteFiles:
     def read(self, shard: int, start: int, end: int) -> np.ndarray:
         """Bytes ``[start, end)`` of the shard: one ranged read (or the read-ahead's)."""
         return self.reads.read(self.range(shard, start, end))
+
+    peek = read
 
     def close(self) -> None:
         self.reads.close()

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+# The dev extra installs pyarrow: missing, these tests fail rather than skip.
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dali_pipelines.data.manifest import Manifest, ManifestLimits
 from dali_pipelines.errors import DatasetError
 from tests.data.test_manifest_scale import LAYOUT, tree, write
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 
 def parquet(where: Path, **columns: list[object]) -> Path:

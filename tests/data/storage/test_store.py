@@ -142,7 +142,6 @@ def test_read_ahead_serves_planned_reads_and_lets_others_through(s3: S3, blob: O
 
 
 def test_a_missing_backend_names_the_package(s3: S3) -> None:
-    pytest.importorskip("fsspec")
     try:
         import gcsfs  # noqa: F401
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -16,6 +17,8 @@ from torch.utils.data import DistributedSampler
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKER = Path(__file__).with_name("dist_worker.py")
+ELASTIC_WORKER = Path(__file__).with_name("dist_elastic_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
 N, BATCH, WORLD = 1001, 7, 3
 
 
@@ -71,3 +74,31 @@ def test_torchrun_three_ranks(tmp_path: Path, drop_last: bool) -> None:
     second = [i for b in results[0]["epochs"][1] for i in b]
     assert first != second
     assert torch.tensor(first).unique().numel() == len(first)
+
+
+def _torchrun(world: int, *args: str) -> list[dict]:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd += [f"--nproc_per_node={world}", str(ELASTIC_WORKER), *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = args[1]
+    return [json.loads(Path(f"{out}.{r}.json").read_text()) for r in range(world)]
+
+
+def test_torchrun_four_ranks_resumed_on_three(tmp_path: Path) -> None:
+    """The elastic recipe of docs/distributed.md: 4 ranks save after 10 batches (280 of 1,001
+    samples), 3 ranks resume: epoch 0 exactly once (plus the padding's repeats), epoch 1 a
+    fresh 3-rank epoch."""
+    checkpoint = str(tmp_path / "ckpt.pt")
+    saved = _torchrun(4, "save", str(tmp_path / "save"), checkpoint, "10")
+    resumed = _torchrun(3, "resume", str(tmp_path / "resume"), checkpoint, "10")
+    first = Counter(i for r in saved for b in r["epochs"][0] for i in b)
+    rest = Counter(i for r in resumed for b in r["epochs"][0] for i in b)
+    assert first.total() == 280 and max(first.values()) == 1
+    assert set(first + rest) == set(range(N))
+    assert (first + rest).total() == 280 + -(-(N - 280) // 3) * 3  # 721 left: 2 repeats
+    epoch1 = [r["epochs"][1] for r in resumed]
+    assert len({len(e) for e in epoch1}) == 1
+    assert Counter(i for e in epoch1 for b in e for i in b).total() == -(-N // 3) * 3
+    assert set(i for e in epoch1 for b in e for i in b) == set(range(N))

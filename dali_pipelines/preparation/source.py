@@ -3,9 +3,12 @@
 A path opens as the loader's datasets do: a folder is an :class:`~..data.ImageFolder` (a
 :class:`~..data.Coco` images folder with ``annotations``), a ``.csv``/``.jsonl`` file a
 :class:`~..data.Manifest`, a ``.tar`` file or a brace/glob pattern a
-:class:`~..data.WebDataset`. Without a spec the layout is the classic image + label (image +
-boxes for Coco). Every column the layout binds is carried, keyed by its dataset column (the
-image column key, the label column, each feature column, the boxes column).
+:class:`~..data.WebDataset`; a URL (``s3://bucket/train.csv``, ``s3://bucket/shard-{0..9}.tar``)
+the same by its name, read from object storage (docs/storage.md), and recorded in the
+prepared manifest with its credentials redacted. Without a spec the layout is the classic
+image + label (image + boxes for Coco). Every column the layout binds is carried, keyed by its
+dataset column (the image column key, the label column, each feature column, the boxes
+column).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..data.columns import BoundSource, bind_source
 from ..data.prepared_format import SourceInfo
 from ..data.source import SampleSource
+from ..data.storage.urls import is_remote, redact
 from ..errors import DatasetError
 from ..plan.layout import Layout, make_layout
 from ..spec import load_spec
@@ -68,6 +73,8 @@ def open_source(source: Any, annotations: str | os.PathLike[str] | None = None) 
 
     text = os.fspath(source)
     path = Path(text)
+    if is_remote(text):
+        return _open_url(text, annotations)
     if annotations is not None:
         return Coco(annotations, text)
     if path.is_dir():
@@ -81,6 +88,22 @@ def open_source(source: Any, annotations: str | os.PathLike[str] | None = None) 
     raise DatasetError(
         f"source: expected a folder, a .csv/.jsonl manifest, .tar shards or a shard pattern, "
         f"got {text} ({got})"
+    )
+
+
+def _open_url(url: str, annotations: str | os.PathLike[str] | None) -> Any:
+    from ..data import Manifest, WebDataset
+
+    if annotations is not None:
+        raise DatasetError(f"annotations: expected none with a URL source, got {redact(url)}")
+    name = urlsplit(url).path.lower()
+    if name.endswith((".csv", ".jsonl", ".ndjson", ".parquet")):
+        return Manifest(url)
+    if name.endswith(".tar") or any(ch in url for ch in _PATTERN):
+        return WebDataset(url)
+    raise DatasetError(
+        f"source: expected a URL of a .csv/.jsonl/.parquet manifest, .tar shards or a shard "
+        f"pattern, got {redact(url)}"
     )
 
 
@@ -133,7 +156,8 @@ def bind(
     dataset = open_source(source, annotations)
     layout = source_layout(spec, dataset)
     bound = bind_source(dataset, layout)
-    location = os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(dataset)
+    named = isinstance(source, (str, os.PathLike))
+    location = redact(os.fspath(source)) if named else repr(dataset)
     info = SourceInfo(
         kind=type(dataset).__name__,
         location=location,

@@ -70,6 +70,8 @@ def transient(error: BaseException) -> bool:
         status = http_status(chain)
         if status is not None and 400 <= status < 500 and status not in (408, 429):
             return False
+        if type(chain).__name__ == "ParamValidationError":  # botocore: a malformed request
+            return False
         if any(module == m or module.startswith(m + ".") for m in _NETWORK_MODULES):
             return True
         if type(chain).__name__ == "FSTimeoutError":
@@ -87,9 +89,10 @@ def _missing(error: BaseException) -> bool:
     return cause is None or isinstance(cause, FileNotFoundError) or not transient(cause)
 
 
-def describe(error: BaseException, timeout: float | None = None) -> str:
-    """``Type: message`` of ``error``, redacted and kept short; a timeout says how long."""
-    text = redact(str(error)).strip().replace("\n", " ")
+def describe(error: BaseException, timeout: float | None = None, url: object = None) -> str:
+    """``Type: message`` of ``error``, redacted (``url``'s own secrets included) and kept
+    short; a timeout says how long."""
+    text = redact(str(error), url).strip().replace("\n", " ")
     if len(text) > 300:
         text = text[:297] + "..."
     name = type(error).__name__
@@ -130,10 +133,10 @@ def with_retries(
         except Exception as exc:
             if _missing(exc):
                 raise ObjectNotFoundError(
-                    f"{url}: {what}: expected an existing object, got {describe(exc)}",
+                    f"{url}: {what}: expected an existing object, got {describe(exc, url=url)}",
                     url=str(url),
                 ) from None
-            cause = describe(exc, timeout)
+            cause = describe(exc, timeout, url)
             if not transient(exc):  # refused credentials, a local mistake: no second try
                 raise _failure(url, what, 0, options, [cause]) from None
             causes = [cause, *(c for c in causes if c != cause)]

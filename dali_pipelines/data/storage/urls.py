@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ...errors import DatasetError
 
@@ -76,15 +76,27 @@ def local_path(value: str | os.PathLike[str]) -> str:
     return unquote(parts.path)
 
 
-def redact(text: str) -> str:
+def redact(text: str, url: object = None) -> str:
     """``text`` with every URL's userinfo and query values replaced, and the values of
-    :data:`SECRET_VARIABLES` (should a library's message quote one) removed."""
+    :data:`SECRET_VARIABLES` (should a library's message quote one) removed; with ``url``, its
+    own userinfo and query values too wherever they appear (a library may quote the object
+    without its scheme, so no URL pattern finds them)."""
     out = _IN_TEXT.sub(lambda m: _redact_url(m.group(0)), text)
+    for own in _secrets_of(str(getattr(url, "url", url))) if url is not None else ():
+        out = out.replace(own, REDACTED)
     for name in SECRET_VARIABLES:
         secret = os.environ.get(name)
         if secret and len(secret) >= 8 and secret in out:
             out = out.replace(secret, REDACTED)
     return out
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The userinfo and the query values of ``url``, longest first (a value inside another)."""
+    parts = urlsplit(url)
+    found = [parts.netloc.rpartition("@")[0]] if "@" in parts.netloc else []
+    found += [value for _, value in parse_qsl(parts.query, keep_blank_values=False)]
+    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
 
 
 def _redact_url(url: str) -> str:
@@ -107,6 +119,12 @@ class ObjectUrl:
         if scheme is None or scheme not in PROTOCOLS:
             known = ", ".join(f"{s}://" for s in PROTOCOLS)
             raise DatasetError(f"URL: expected one of {known}, got {redact(self.url)!r}")
+        if scheme not in ("http", "https") and "@" in urlsplit(self.url).netloc:
+            # Not a form these stores take, and a library quoting the "bucket" would print it.
+            raise DatasetError(
+                f"URL: expected no credentials in a {scheme}:// URL (they come from the "
+                f"environment, docs/storage.md), got {redact(self.url)!r}"
+            )
 
     @property
     def scheme(self) -> str:

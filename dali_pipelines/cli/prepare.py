@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..data.storage.urls import is_url
 from ._common import SubParsers, add_command, option_from_field, spec_problem, stderr, stdout
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -28,7 +29,8 @@ def register(subparsers: SubParsers) -> None:
         "prepare",
         help="write a dataset once as bounded-size images in WebDataset tar shards",
         description="Read every sample of SRC (an ImageFolder, a CSV/JSONL manifest, .tar "
-        "shards or a shard pattern, or a COCO images folder with --annotations) and write "
+        "shards or a shard pattern, or a COCO images folder with --annotations; a manifest or "
+        "shards may be URLs: s3://, gs://, https://, docs/storage.md) and write "
         "OUT/shards/shard-NNNNNN.tar (WebDataset tars with a JSON index each) and "
         "OUT/prepared.json. Images within the bound are stored byte for byte; larger ones are "
         "decoded (JPEGs at a reduced DCT scale when possible), oriented, resized with Lanczos "
@@ -125,7 +127,8 @@ def _field(name: str) -> dict[str, Any]:
 def _usage_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with the arguments, before any work (None: nothing)."""
     source = Path(args.source)
-    if not source.exists() and not any(ch in args.source for ch in "*?[{"):
+    named = is_url(args.source) or any(ch in args.source for ch in "*?[{")
+    if not source.exists() and not named:
         return (
             f"SRC: expected a folder, a manifest or .tar shards, got {args.source} (no such path)"
         )

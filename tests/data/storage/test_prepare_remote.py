@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from dali_pipelines import WebDataset, prepare
+from dali_pipelines import Prepared, WebDataset, prepare
+from dali_pipelines.cli.main import main
 from dali_pipelines.errors import DatasetError
 from tests.data.storage.conftest import S3
 from tests.sources_data import write_manifest, write_shards
@@ -61,3 +63,13 @@ def test_credentials_in_a_source_url_are_not_recorded(s3: S3, tmp_path: Path) ->
     with pytest.raises(DatasetError) as failed:  # moto refuses it: the error stays redacted
         prepare(signed, tmp_path / "y", spec=SPEC, max_side=16, workers=1)
     assert "hunter2" not in str(failed.value)
+
+
+def test_the_cli_prepares_from_a_url(s3: S3, tmp_path: Path) -> None:
+    write_manifest(tmp_path / "m", rows=3)
+    url = s3.upload(tmp_path / "m", "prep-cli") + "/manifest.csv"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    argv = ["prepare", url, str(tmp_path / "out"), "--spec", str(spec), "--max-side", "16", "-q"]
+    assert main(argv) == 0
+    assert len(Prepared(tmp_path / "out")) == 3

@@ -27,6 +27,7 @@ from .storage.readahead import Read
 from .storage.reads import SourceReads
 from .storage.store import ObjectInfo, ObjectStore
 from .storage.urls import ObjectUrl
+from .webdataset_index import split_member
 
 #: Bytes of one ranged read while indexing a shard.
 SCAN_BLOCK = 4 << 20
@@ -75,14 +76,6 @@ class RangeFile(io.RawIOBase):
         return count
 
 
-def _split(name: str) -> tuple[str, str] | None:
-    folder, _, base = name.rpartition("/")
-    if "." not in base or base.startswith("."):
-        return None
-    stem, _, ext = base.partition(".")
-    return (f"{folder}/{stem}" if folder else stem), ext
-
-
 def scan(store: ObjectStore, info: ObjectInfo) -> tuple[Samples, dict[int, bytes]]:
     """The shard's samples (key, {ext: (offset, size)}) and its small members' bytes."""
     samples: dict[str, dict[str, tuple[int, int]]] = {}
@@ -91,7 +84,7 @@ def scan(store: ObjectStore, info: ObjectInfo) -> tuple[Samples, dict[int, bytes
     try:
         with tarfile.open(fileobj=handle, mode="r:") as tar:
             for member in tar:
-                parts = _split(member.name) if member.isfile() else None
+                parts = split_member(member.name) if member.isfile() else None
                 if parts is None:
                     continue
                 offset, size = member.offset_data, member.size

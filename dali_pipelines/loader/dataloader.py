@@ -25,7 +25,7 @@ from ..data.source import SampleSource
 from ..errors import DaliPipelinesError, LoaderConfigError
 from ..plan import Plan, make_plan
 from ..plan.placement import Placement, PythonPlacement, place
-from ..spec import PipelineSpec, load_spec
+from ..spec import PipelineSpec
 from ..spec.io import SpecLike
 from .autotune import AutoTuner
 from .bucketing import make_order
@@ -43,6 +43,7 @@ from .order import ShuffleAlgorithm
 from .runners import RunSettings, make_runner
 from .state import STATE_VERSION, Position, Sampler, check_epoch, check_state, make_state
 from .stats import LoaderStats
+from .torch_args import loader_spec
 from .tuning import signature_defaults
 
 __all__ = ["DEFAULT_MAX_PIXELS", "STATE_VERSION", "Backend", "DataLoader"]
@@ -129,7 +130,7 @@ class DataLoader:
         c, spec, self.tuned = configure_tuned(locals(), signature_defaults(DataLoader.__init__))
         self._adopt(c)
         self.dataset: SampleSource = as_sample_source(dataset)
-        self.spec: PipelineSpec = _load_spec(self.dataset, spec, c.batch_ops)
+        self.spec: PipelineSpec = loader_spec(self.dataset, spec, c.batch_ops)
         if self.tuned is not None:  # a warning when it was measured on another spec
             self.tuned.check_spec(self.spec.fingerprint)
         self.plan: Plan = make_plan(self.spec)
@@ -384,22 +385,3 @@ class DataLoader:
             "drop_last": self.drop_last,
             "order": getattr(self._order, "fingerprint", None),
         }
-
-
-def _load_spec(
-    dataset: Any, spec: SpecLike | None, batch_ops: Sequence[Any] | None
-) -> PipelineSpec:
-    """The spec given, or the dataset's torchvision ``transform`` translated; + ``batch_ops``."""
-    if spec is None:
-        transform = getattr(dataset, "transform", None)
-        if transform is not None and not callable(transform):
-            raise LoaderConfigError(f"transform: expected a callable, got {transform!r}")
-        from ..translate.torchvision import spec_from_dataset
-
-        spec = spec_from_dataset(dataset)
-    loaded = load_spec(spec)
-    if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
-        from .batch_ops import with_batch_ops
-
-        loaded = with_batch_ops(loaded, batch_ops)
-    return loaded

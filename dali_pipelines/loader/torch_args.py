@@ -17,10 +17,12 @@ argument given in both spellings (``seed`` and ``generator``, ``prefetch_queue_d
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import DaliPipelinesError, LoaderConfigError
+from ..spec import PipelineSpec, load_spec
+from ..spec.io import SpecLike
 
 #: torch arguments accepted with no effect here, and why (docs/hybrid.md lists them).
 ACCEPTED = {
@@ -109,3 +111,23 @@ def _generator_seed(generator: Any) -> int | None:
     if not callable(initial_seed):
         raise LoaderConfigError(f"generator: expected a torch.Generator, got {generator!r}")
     return int(initial_seed()) % 2**63
+
+
+def loader_spec(
+    dataset: Any, spec: SpecLike | None, batch_ops: Sequence[Any] | None
+) -> PipelineSpec:
+    """The spec a loader runs: the one given, or the dataset's torchvision ``transform``
+    translated (a torchvision user passes no spec); plus ``batch_ops``."""
+    if spec is None:
+        transform = getattr(dataset, "transform", None)
+        if transform is not None and not callable(transform):
+            raise LoaderConfigError(f"transform: expected a callable, got {transform!r}")
+        from ..translate.torchvision import spec_from_dataset
+
+        spec = spec_from_dataset(dataset)
+    loaded = load_spec(spec)
+    if batch_ops is not None:  # MixUp/CutMix as dicts or torchvision v2 transforms
+        from .batch_ops import with_batch_ops
+
+        loaded = with_batch_ops(loaded, batch_ops)
+    return loaded

@@ -61,8 +61,9 @@ def _check_extent(path: str, name: str, offset: int, length: int, size: int) -> 
         )
 
 
-def _cached(path: str, data: dict[str, Any], size: int) -> Shard:
-    """The shard from a cache file's ``samples``; ``ValueError`` when any entry is malformed."""
+def cached_samples(data: dict[str, Any], size: int) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+    """A cache file's ``samples`` checked against the shard's ``size``; ``ValueError`` when any
+    entry is malformed or lies outside the shard (the caller indexes again)."""
     samples = []
     for key, members in data["samples"]:
         if not isinstance(key, str) or not isinstance(members, dict):
@@ -75,7 +76,7 @@ def _cached(path: str, data: dict[str, Any], size: int) -> Shard:
                 raise ValueError("cache entry outside the shard")
             extents[ext] = (offset, length)
         samples.append((key, extents))
-    return Shard(path, samples)
+    return samples
 
 
 def load_index(path: str, index_dir: str | None = None) -> Shard:
@@ -85,7 +86,7 @@ def load_index(path: str, index_dir: str | None = None) -> Shard:
     data = read_cache(cache, stamp)
     if data is not None:
         try:
-            return _cached(path, data, stamp["size"])
+            return Shard(path, cached_samples(data, stamp["size"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             pass  # a broken cache: index again
     samples = _scan(path)

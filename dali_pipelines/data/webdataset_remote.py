@@ -27,7 +27,7 @@ from .storage.readahead import Read
 from .storage.reads import SourceReads
 from .storage.store import ObjectInfo, ObjectStore
 from .storage.urls import ObjectUrl
-from .webdataset_index import split_member
+from .webdataset_index import cached_samples, split_member
 
 #: Bytes of one ranged read while indexing a shard.
 SCAN_BLOCK = 4 << 20
@@ -134,18 +134,7 @@ def load_remote_index(
 
 
 def _cached(data: dict[str, Any], size: int) -> tuple[Samples, dict[int, bytes]]:
-    samples: Samples = []
-    for key, members in data["samples"]:
-        if not isinstance(key, str) or not isinstance(members, dict):
-            raise ValueError("malformed cache entry")
-        extents = {}
-        for ext, (offset, length) in members.items():
-            if type(offset) is not int or type(length) is not int:
-                raise ValueError("malformed cache entry")
-            if offset < 0 or length < 0 or offset + length > size:
-                raise ValueError("cache entry outside the shard")
-            extents[ext] = (offset, length)
-        samples.append((key, extents))
+    samples: Samples = cached_samples(data, size)
     inline = {int(k): base64.b64decode(v, validate=True) for k, v in data["inline"]}
     return samples, inline
 

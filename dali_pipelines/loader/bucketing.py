@@ -148,6 +148,8 @@ class LengthBucketOrder:
 
     #: The slots depend on the world size: a state resumes at its own world and batch size.
     elastic = False
+    #: (epoch, samples consumed after each step over all ranks) of the last epoch asked.
+    _consumed: tuple[int, np.ndarray] | None = None
 
     def resume(self, epoch: int, batch: int, samples: int) -> tuple[list[np.ndarray], int]:
         """The batches of ``epoch`` after this rank's first ``batch``, and ``batch``."""
@@ -158,9 +160,11 @@ class LengthBucketOrder:
         """Samples of ``epoch`` consumed over all ranks once every rank ran ``number`` batches
         (``start``/``base``: the segment's, unused: a bucketed epoch resumes at a step)."""
         del start, base
-        steps = self._draw(epoch)[1][:number]
-        mine = (steps[:, None] * self.world_size + np.arange(self.world_size)).reshape(-1)
-        return int(self._sizes[mine].sum())
+        cached = self._consumed
+        if cached is None or cached[0] != epoch:  # once an epoch: the loader asks every batch
+            per_step = self._sizes.reshape(-1, self.world_size).sum(axis=1)[self._draw(epoch)[1]]
+            cached = self._consumed = (epoch, np.concatenate(([0], np.cumsum(per_step))))
+        return int(cached[1][number])
 
     def _draw(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """The epoch's samples in bucket-major slot order and its order of steps."""

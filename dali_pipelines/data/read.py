@@ -13,6 +13,7 @@ into a verdict.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 
@@ -109,3 +110,27 @@ def _read_at_most(fd: int, name: str, size: int, max_bytes: int | None) -> bytes
 
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "check_limit", "file_kind", "read_regular", "too_large"]
+
+
+class SeekableView(io.RawIOBase):
+    """A read-only, seekable raw file of ``length`` bytes: position bookkeeping for the views
+    over part of something (a tar member, a remote object); subclasses implement ``readinto``."""
+
+    def __init__(self, length: int):
+        super().__init__()
+        self._length = length
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = max(0, base + offset)
+        return self._position

@@ -18,7 +18,6 @@ or a counted skip), as for any bad file, and one bad member does not stop an epo
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .audio_probe import AUDIO_EXTENSIONS, AUDIO_FORMATS
+from .read import SeekableView
 from .shard_cache import INDEX_VERSION, cache_file, read_cache, shard_stamp, write_cache
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -48,7 +48,7 @@ def check_audio_column(column: str) -> None:
             )
 
 
-class MemberView(io.RawIOBase):
+class MemberView(SeekableView):
     """A read-only, seekable file over ``size`` bytes at ``offset`` of the open file ``fd``.
 
     ``pread`` keeps no shared position, so views on one shard may be read from several threads.
@@ -60,26 +60,11 @@ class MemberView(io.RawIOBase):
     READ_FACTOR = 4
 
     def __init__(self, fd: int, offset: int, size: int):
-        super().__init__()
+        super().__init__(size)
         self._fd, self._offset, self._size = fd, offset, size
-        self._position = 0
         self._budget = self.READ_FACTOR * size + (1 << 20)
         #: Bytes handed to the reader so far (what a header parse cost).
         self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError, ObjectNotFoundError
+from .read import SeekableView
 from .shard_cache import INDEX_VERSION, read_cache, write_cache
 from .storage.readahead import Read
 from .storage.reads import SourceReads
@@ -37,28 +38,13 @@ INLINE_BYTES = 256
 Samples = list[tuple[str, dict[str, tuple[int, int]]]]
 
 
-class RangeFile(io.RawIOBase):
+class RangeFile(SeekableView):
     """A read-only, seekable file over ``store``'s ranged reads, one block buffered."""
 
     def __init__(self, store: ObjectStore, info: ObjectInfo, block: int = SCAN_BLOCK):
-        super().__init__()
+        super().__init__(info.size)
         self._store, self._info, self._block = store, info, block
-        self._position = 0
         self._start, self._data = 0, b""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._info.size}
-        self._position = max(0, base[whence] + offset)
-        return self._position
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
